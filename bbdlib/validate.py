@@ -1,0 +1,153 @@
+"""Input validation shared by every public function and every chapter's parameters.
+
+Each checker takes the *name* of the parameter it checks, so that the error
+message says which argument was wrong and what was expected.  They return the
+validated (and possibly converted) value, so that a call site reads::
+
+    n_samples = check_int("n_samples", n_samples, minimum=1)
+"""
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "check_int",
+    "check_real",
+    "check_choice",
+    "check_array",
+    "check_generator",
+    "check_parameters",
+]
+
+
+def check_int(
+    name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """Return ``value`` as an ``int``; raise if it is not an integer in range.
+
+    Booleans and floats (even integral ones such as ``3.0``) are rejected, so a
+    width or a sample count is always a true integer.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_real(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> float:
+    """Return ``value`` as a finite ``float`` inside the stated interval."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        op = ">=" if low_inclusive else ">"
+        raise ValueError(f"{name} must be {op} {low}, got {value}")
+    if high is not None and (value > high or (value == high and not high_inclusive)):
+        op = "<=" if high_inclusive else "<"
+        raise ValueError(f"{name} must be {op} {high}, got {value}")
+    return value
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
+    """Return ``value`` if it is one of ``choices``; otherwise list the allowed values."""
+    choices = list(choices)
+    if value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
+    return value
+
+
+def check_array(
+    name: str,
+    value: Any,
+    *,
+    ndim: int | None = None,
+    shape: tuple[int | None, ...] | None = None,
+    finite: bool = True,
+    dtype: Any = float,
+) -> np.ndarray:
+    """Return ``value`` as a numpy array with the expected shape and finite entries.
+
+    ``shape`` may contain ``None`` for an axis of any length.
+    """
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of numbers: {exc}") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+    if shape is not None:
+        if arr.ndim != len(shape) or any(
+            s is not None and s != a for s, a in zip(shape, arr.shape)
+        ):
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+    if finite and arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite values (found NaN or inf)")
+    return arr
+
+
+def check_generator(name: str, value: Any) -> np.random.Generator:
+    """Accept a ``numpy.random.Generator`` or an integer seed."""
+    if isinstance(value, np.random.Generator):
+        return value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
+        return np.random.default_rng(int(value))
+    raise TypeError(
+        f"{name} must be a numpy.random.Generator or a non-negative integer seed, got {value!r}"
+    )
+
+
+def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, dict]) -> None:
+    """Validate a chapter's ``parameters`` cell in one call.
+
+    Parameters
+    ----------
+    namespace
+        Usually ``globals()`` of the notebook.
+    spec
+        ``{name: rule}`` where ``rule`` has a ``"type"`` key (``"int"``,
+        ``"real"`` or ``"choice"``) and the keyword arguments of
+        :func:`check_int`, :func:`check_real` or :func:`check_choice`
+        (``choices=[...]``).
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming the first parameter that is missing or invalid.
+    """
+    for name, rule in spec.items():
+        if name not in namespace:
+            raise ValueError(f"parameter {name!r} is not defined in the parameters cell")
+        rule = dict(rule)
+        kind = rule.pop("type")
+        value = namespace[name]
+        if kind == "int":
+            check_int(name, value, **rule)
+        elif kind == "real":
+            check_real(name, value, **rule)
+        elif kind == "choice":
+            check_choice(name, value, rule["choices"])
+        elif kind == "bool":
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {value!r}")
+        else:  # pragma: no cover - a bug in the chapter, not in the reader's input
+            raise ValueError(f"unknown rule type {kind!r} for parameter {name!r}")
