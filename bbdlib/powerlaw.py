@@ -1,0 +1,275 @@
+"""Maximum-likelihood exponent of a doubly truncated power law, with a bootstrap interval.
+
+Convention (the one of eq. (7.1) of [B]): the density is
+
+    p(x) = x^(-k) / Z(k),   x_min <= x <= x_max,
+    Z(k) = (x_max^(1-k) - x_min^(1-k)) / (1-k)   (k != 1),   Z(1) = log(x_max / x_min),
+
+so any real k is allowed (k = 0 is the uniform density, k = 1 the log-uniform one,
+k < 0 a rising density).  With ``t = log(x / x_min)`` on ``[0, L]``, ``L =
+log(x_max / x_min)``, the density of ``t`` is a truncated exponential ``∝ exp(c t)``
+with ``c = 1 - k``; the log-likelihood is concave in ``c`` and its maximum solves
+
+    mean(t) = L * h(c L),   h(s) = 1 / (1 - e^(-s)) - 1 / s,   h(0) = 1/2,
+
+i.e. the sample mean of ``t`` is the sufficient statistic.  The root is found by
+bisection-safe Brent iteration on the monotone function ``h`` (evaluated by a
+series near ``s = 0``, so that k = 1 is handled without a 0/0).
+
+Public API (stable; other chapters import it)
+--------------------------------------------
+``fit_truncated_powerlaw(x, x_min, x_max, *, rng, n_boot=200, level=0.95) -> PowerLawFit``
+``sample_truncated_powerlaw(k, x_min, x_max, size, *, rng) -> ndarray``
+``truncated_powerlaw_pdf(x, k, x_min, x_max) -> ndarray``
+``log_binned_density(x, bins, *, total=None) -> (centres, density)`` (for pictures only)
+
+The bootstrap resamples the raw samples inside the range with replacement and
+refits.  Because the estimate depends on the data only through ``mean(t)`` and
+is monotone in it, the percentile interval is the image of the percentile
+interval of the bootstrap means.  Up to ``EXACT_BOOTSTRAP_MAX`` samples the
+resampling is done index by index; above it the in-range samples are first
+binned into ``2**14`` equal bins of ``t`` and the resampling draws multinomial
+bin counts (the statistic of a sample quantised to ``L / 2**14``; the variance
+lost by the quantisation is below ``(L/2**14)^2 / 12`` per sample, i.e.
+negligible against ``var(t)``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+
+from bbdlib.validate import check_array, check_generator, check_int, check_real
+
+__all__ = [
+    "PowerLawFit",
+    "fit_truncated_powerlaw",
+    "sample_truncated_powerlaw",
+    "truncated_powerlaw_pdf",
+    "log_binned_density",
+    "EXACT_BOOTSTRAP_MAX",
+]
+
+EXACT_BOOTSTRAP_MAX = 50_000
+_N_BINS = 2**14
+_C_LIMIT = 1.0e4  # |c L| beyond which the truncated exponential is a point mass
+
+
+@dataclass(frozen=True)
+class PowerLawFit:
+    """Result of :func:`fit_truncated_powerlaw`.
+
+    Attributes
+    ----------
+    k : float
+        Maximum-likelihood exponent (density ∝ x^-k).
+    ci_low, ci_high : float
+        Bootstrap percentile interval at ``level``.
+    n_in_range : int
+        Number of samples inside ``[x_min, x_max]`` used by the fit.
+    x_min, x_max : float
+        The fitting range.
+    level : float
+        Confidence level of the interval.
+    n_boot : int
+        Number of bootstrap resamples.
+    """
+
+    k: float
+    ci_low: float
+    ci_high: float
+    n_in_range: int
+    x_min: float
+    x_max: float
+    level: float = 0.95
+    n_boot: int = 200
+
+    @property
+    def half_width(self) -> float:
+        """Half the width of the confidence interval."""
+        return 0.5 * (self.ci_high - self.ci_low)
+
+    @property
+    def decades(self) -> float:
+        """Width of the fitting range in decades, log10(x_max / x_min)."""
+        return math.log10(self.x_max / self.x_min)
+
+    def contains(self, k: float) -> bool:
+        """Whether ``k`` lies inside the confidence interval."""
+        return self.ci_low <= k <= self.ci_high
+
+
+def _h(s: float) -> float:
+    """h(s) = 1/(1 - e^-s) - 1/s, the mean of a truncated exponential on [0, 1]."""
+    if abs(s) < 1e-4:
+        return 0.5 + s / 12.0 - s**3 / 720.0
+    if s > 700:
+        return 1.0 - 1.0 / s
+    if s < -700:
+        return -1.0 / s
+    return 1.0 / (-math.expm1(-s)) - 1.0 / s
+
+
+def _c_from_mean(u: float) -> float:
+    """Solve h(s) = u for s (u in (0, 1)), monotone increasing h."""
+    if u <= 1.0 / _C_LIMIT:
+        return -_C_LIMIT
+    if u >= 1.0 - 1.0 / _C_LIMIT:
+        return _C_LIMIT
+    return brentq(lambda s: _h(s) - u, -_C_LIMIT, _C_LIMIT, xtol=1e-12, rtol=1e-13, maxiter=500)
+
+
+def _k_from_mean_t(mean_t: float, L: float) -> float:
+    s = _c_from_mean(mean_t / L)
+    return 1.0 - s / L
+
+
+def _check_range(x_min, x_max) -> tuple[float, float]:
+    x_min = check_real("x_min", x_min, low=0.0, low_inclusive=False)
+    x_max = check_real("x_max", x_max, low=0.0, low_inclusive=False)
+    if not x_max > x_min:
+        raise ValueError(f"x_max must be > x_min, got x_min={x_min}, x_max={x_max}")
+    return x_min, x_max
+
+
+def fit_truncated_powerlaw(
+    x,
+    x_min: float,
+    x_max: float,
+    *,
+    rng: np.random.Generator | int,
+    n_boot: int = 200,
+    level: float = 0.95,
+) -> PowerLawFit:
+    """Fit p(x) ∝ x^-k on [x_min, x_max] by maximum likelihood; bootstrap the interval.
+
+    Parameters
+    ----------
+    x : array_like
+        Raw samples (any shape; values outside ``[x_min, x_max]`` are ignored,
+        which is what truncation means).  Must be finite.
+    x_min, x_max : float
+        The fitting range, ``0 < x_min < x_max``, chosen before the fit.
+    rng : numpy.random.Generator or int
+        Randomness for the bootstrap.
+    n_boot : int
+        Number of bootstrap resamples (>= 20).
+    level : float
+        Confidence level of the percentile interval, in (0, 1).
+
+    Returns
+    -------
+    PowerLawFit
+    """
+    x = check_array("x", x).ravel()
+    x_min, x_max = _check_range(x_min, x_max)
+    rng = check_generator("rng", rng)
+    n_boot = check_int("n_boot", n_boot, minimum=20)
+    level = check_real("level", level, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    inside = x[(x >= x_min) & (x <= x_max)]
+    n = inside.size
+    if n < 10:
+        raise ValueError(f"x has only {n} samples inside [x_min, x_max] = [{x_min}, {x_max}]; need >= 10")
+    L = math.log(x_max / x_min)
+    t = np.log(inside / x_min)
+    mean_t = float(t.mean())
+    k = _k_from_mean_t(mean_t, L)
+    if n <= EXACT_BOOTSTRAP_MAX:
+        boot = np.empty(n_boot)
+        for i in range(n_boot):  # n_boot resamples of <= 5e4 indices each
+            boot[i] = t[rng.integers(0, n, n)].mean()
+    else:
+        edges = np.linspace(0.0, L, _N_BINS + 1)
+        idx = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, _N_BINS - 1)
+        counts = np.bincount(idx, minlength=_N_BINS)
+        sums = np.bincount(idx, weights=t, minlength=_N_BINS)
+        means = np.divide(sums, counts, out=np.zeros(_N_BINS), where=counts > 0)
+        draws = rng.multinomial(n, counts / n, size=n_boot)
+        boot = draws @ means / n
+    alpha = 1.0 - level
+    lo_t, hi_t = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+    # k decreases with mean(t): the upper mean gives the lower k
+    return PowerLawFit(
+        k=float(k),
+        ci_low=float(_k_from_mean_t(float(hi_t), L)),
+        ci_high=float(_k_from_mean_t(float(lo_t), L)),
+        n_in_range=int(n),
+        x_min=x_min,
+        x_max=x_max,
+        level=level,
+        n_boot=n_boot,
+    )
+
+
+def sample_truncated_powerlaw(
+    k: float, x_min: float, x_max: float, size: int, *, rng: np.random.Generator | int
+) -> np.ndarray:
+    """Draw ``size`` samples of p(x) ∝ x^-k on [x_min, x_max] by inverse transform."""
+    k = check_real("k", k)
+    x_min, x_max = _check_range(x_min, x_max)
+    size = check_int("size", size, minimum=1)
+    rng = check_generator("rng", rng)
+    u = rng.random(size)
+    L = math.log(x_max / x_min)
+    c = 1.0 - k
+    if abs(c * L) < 1e-12:
+        t = u * L
+    else:
+        # inverse CDF of the truncated exponential exp(c t) on [0, L], stable for either sign of c
+        t = np.log1p(u * math.expm1(c * L)) / c
+    return x_min * np.exp(t)
+
+
+def truncated_powerlaw_pdf(x, k: float, x_min: float, x_max: float) -> np.ndarray:
+    """The normalised density x^-k / Z(k) on [x_min, x_max] (zero outside)."""
+    x = np.asarray(x, dtype=float)
+    k = check_real("k", k)
+    x_min, x_max = _check_range(x_min, x_max)
+    L = math.log(x_max / x_min)
+    c = 1.0 - k
+    # Z = x_min^c * (e^{cL} - 1)/c, computed stably
+    log_z = c * math.log(x_min) + (math.log(L) if abs(c * L) < 1e-12 else
+                                   math.log(abs(math.expm1(c * L) / c)))
+    out = np.zeros_like(x)
+    m = (x >= x_min) & (x <= x_max)
+    out[m] = np.exp(-k * np.log(x[m]) - log_z)
+    return out
+
+
+def log_binned_density(x, bins: int = 60, *, total: int | None = None,
+                       x_range: tuple[float, float] | None = None):
+    """Histogram density of positive samples on log-spaced bins (for plots only).
+
+    Parameters
+    ----------
+    x : array_like
+        Positive samples.
+    bins : int
+        Number of logarithmic bins.
+    total : int, optional
+        Normalise by this count instead of ``len(x)`` (e.g. all samples of a
+        class, including those not shown).
+    x_range : (float, float), optional
+        Range of the bins (default: min and max of ``x``).
+
+    Returns
+    -------
+    centres, density : ndarray
+        Geometric bin centres and the density (count / total / bin width); empty
+        bins are dropped.
+    """
+    x = check_array("x", x).ravel()
+    bins = check_int("bins", bins, minimum=2)
+    x = x[x > 0]
+    if x.size == 0:
+        raise ValueError("x must contain positive samples")
+    lo, hi = x_range if x_range is not None else (x.min(), x.max())
+    edges = np.geomspace(lo, hi * (1 + 1e-12), bins + 1)
+    counts, _ = np.histogram(x, edges)
+    n = x.size if total is None else check_int("total", total, minimum=1)
+    dens = counts / n / np.diff(edges)
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    keep = counts > 0
+    return centres[keep], dens[keep]

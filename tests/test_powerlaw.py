@@ -1,0 +1,115 @@
+"""Tests of bbdlib.powerlaw: the truncated power-law MLE recovers known exponents."""
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from bbdlib.powerlaw import (
+    EXACT_BOOTSTRAP_MAX,
+    fit_truncated_powerlaw,
+    log_binned_density,
+    sample_truncated_powerlaw,
+    truncated_powerlaw_pdf,
+)
+
+
+@pytest.mark.parametrize("k", [0.0, 0.5, 1.0, 2.0, 2.0 / 3.0, -0.5, 3.0])
+def test_pdf_normalised(k):
+    val, _ = integrate.quad(lambda x: truncated_powerlaw_pdf(np.array([x]), k, 0.01, 10.0)[0],
+                            0.01, 10.0, limit=200, points=[0.1, 1.0])
+    assert val == pytest.approx(1.0, rel=1e-7)
+
+
+@pytest.mark.parametrize("k", [0.0, 0.5, 1.0, 2.0])
+def test_sampler_matches_pdf(k):
+    rng = np.random.default_rng(1)
+    x = sample_truncated_powerlaw(k, 1e-3, 1e2, 200_000, rng=rng)
+    assert x.min() >= 1e-3 and x.max() <= 1e2
+    # empirical CDF against the analytic one at a few points
+    for q in (1e-2, 1e-1, 1.0, 10.0):
+        cdf, _ = integrate.quad(lambda s: truncated_powerlaw_pdf(np.array([s]), k, 1e-3, 1e2)[0],
+                                1e-3, q, limit=200)
+        assert np.mean(x <= q) == pytest.approx(cdf, abs=4e-3)
+
+
+@pytest.mark.parametrize("k", [0.0, 0.5, 1.0, 2.0])
+@pytest.mark.parametrize("n", [5_000, 300_000])  # exact and binned bootstrap branches
+def test_recovers_known_exponent(k, n):
+    rng = np.random.default_rng(12345)
+    x = sample_truncated_powerlaw(k, 1e-2, 1e2, n, rng=rng)
+    fit = fit_truncated_powerlaw(x, 1e-2, 1e2, rng=rng, n_boot=300)
+    assert fit.n_in_range == n
+    assert fit.ci_low < fit.k < fit.ci_high
+    assert fit.contains(k), (k, fit)
+    # the interval is informative: it excludes a neighbouring exponent
+    assert not fit.contains(k + 0.1) and not fit.contains(k - 0.1)
+    # and its width scales like 1/sqrt(n) (sd of the MLE ~ 1/(sqrt(n) sd(log x)))
+    assert fit.half_width < 5.0 / math.sqrt(n)
+
+
+def test_exponent_one_is_exact_log_form():
+    """At k = 1 the MLE solves mean(log x/x_min) = L/2 exactly (no 0/0)."""
+    x = np.repeat([1.0, 10.0, 100.0], 5)  # mean log = L/2 with L = log 100
+    fit = fit_truncated_powerlaw(x, 1.0, 100.0, rng=0, n_boot=20)
+    assert fit.k == pytest.approx(1.0, abs=1e-10)
+
+
+def test_truncation_ignores_outside_and_fits_only_range():
+    rng = np.random.default_rng(3)
+    inside = sample_truncated_powerlaw(1.5, 1.0, 100.0, 20_000, rng=rng)
+    outside = np.concatenate([rng.uniform(0.0, 0.99, 5000), rng.uniform(101, 1e4, 5000)])
+    fit = fit_truncated_powerlaw(np.concatenate([inside, outside]), 1.0, 100.0, rng=rng)
+    assert fit.n_in_range == inside.size
+    assert fit.contains(1.5)
+
+
+def test_coverage_of_bootstrap_interval():
+    """Over 60 independent small samples the 90% interval covers k about 90% of the time."""
+    rng = np.random.default_rng(7)
+    hits = 0
+    for _ in range(60):
+        x = sample_truncated_powerlaw(0.5, 1.0, 1e3, 400, rng=rng)
+        hits += fit_truncated_powerlaw(x, 1.0, 1e3, rng=rng, n_boot=200, level=0.9).contains(0.5)
+    assert 45 <= hits <= 60  # binomial(60, 0.9): P(hits < 45) ~ 1e-3
+
+
+def test_wrong_model_is_detected():
+    """A log-normal sample is not mistaken for its tangent power law over a wide range."""
+    rng = np.random.default_rng(5)
+    x = np.exp(rng.normal(0.0, 1.0, 200_000))
+    fit = fit_truncated_powerlaw(x, 1.0, math.e**2, rng=rng)
+    # the local slope of the log-normal density runs from -1 (at x = 1) to -3 (at e^2)
+    assert fit.k > 1.3 and not fit.contains(1.0)
+
+
+def test_binned_bootstrap_threshold_is_used():
+    assert EXACT_BOOTSTRAP_MAX < 300_000
+
+
+def test_bad_input():
+    rng = np.random.default_rng(0)
+    x = sample_truncated_powerlaw(1.0, 1.0, 10.0, 100, rng=rng)
+    with pytest.raises(ValueError, match="x_max"):
+        fit_truncated_powerlaw(x, 10.0, 1.0, rng=rng)
+    with pytest.raises(ValueError, match="x_min"):
+        fit_truncated_powerlaw(x, 0.0, 1.0, rng=rng)
+    with pytest.raises(ValueError, match="inside"):
+        fit_truncated_powerlaw(x, 100.0, 1000.0, rng=rng)
+    with pytest.raises(ValueError, match="n_boot"):
+        fit_truncated_powerlaw(x, 1.0, 10.0, rng=rng, n_boot=1)
+    with pytest.raises(ValueError, match="x must contain only finite"):
+        fit_truncated_powerlaw(np.array([1.0, np.nan]), 1.0, 10.0, rng=rng)
+    with pytest.raises(TypeError, match="rng"):
+        fit_truncated_powerlaw(x, 1.0, 10.0, rng="seed")
+    with pytest.raises(ValueError, match="size"):
+        sample_truncated_powerlaw(1.0, 1.0, 10.0, 0, rng=rng)
+
+
+def test_log_binned_density_integrates_to_fraction():
+    rng = np.random.default_rng(2)
+    x = sample_truncated_powerlaw(1.0, 1.0, 100.0, 50_000, rng=rng)
+    c, d = log_binned_density(x, 40, total=100_000, x_range=(1.0, 100.0))
+    edges = np.geomspace(1.0, 100.0 * (1 + 1e-12), 41)
+    assert np.sum(d * np.diff(edges)[: d.size]) == pytest.approx(0.5, rel=1e-9)
+    assert np.all(np.diff(c) > 0)
