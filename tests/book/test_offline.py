@@ -1,0 +1,100 @@
+"""The built book reads offline: no remote resource anywhere, and MathJax typesets in a browser.
+
+Run after ``make book`` (``make test`` does).  The browser half needs Debian's ``chromium``;
+without it the test skips and says why, unless ``BBD_REQUIRE_BROWSER=1`` (set by CI), which
+turns a missing browser into a failure.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+CHAPTER = HTML / "chapters" / "duality" / "09-appendix-a.html"
+
+# A resource the page *loads* (not a hyperlink the reader may follow).
+REMOTE_LOAD = [
+    re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//", re.I),
+    re.compile(r"<link(?=[^>]*\brel\s*=\s*[\"']?(?:stylesheet|preload|prefetch|modulepreload|icon|manifest))"
+               r"[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//", re.I),
+    re.compile(r"<(?:img|iframe|audio|video|source|embed)[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//", re.I),
+    re.compile(r"@import\s+(?:url\()?[\"']?(?:https?:)?//", re.I),
+    re.compile(r"url\(\s*[\"']?(?:https?:)?//", re.I),
+]
+
+
+def _built():
+    if not CHAPTER.is_file():
+        pytest.fail(f"{CHAPTER} is missing: run `make book` first")
+
+
+def test_no_remote_resources_in_html_css_js():
+    _built()
+    offenders = []
+    for path in HTML.rglob("*"):
+        if path.suffix not in {".html", ".css", ".js"} or "mathjax" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for pattern in REMOTE_LOAD:
+            for m in pattern.finditer(text):
+                offenders.append(f"{path.relative_to(HTML)}: {text[m.start():m.start() + 120]!r}")
+    assert not offenders, "remote resources referenced:\n" + "\n".join(offenders[:20])
+
+
+def test_mathjax_is_served_from_the_build():
+    _built()
+    page = CHAPTER.read_text()
+    srcs = re.findall(r"<script[^>]*src=\"([^\"]*mathjax[^\"]*)\"", page, re.I)
+    assert srcs and all(not s.startswith(("http", "//")) for s in srcs), srcs
+    assert (CHAPTER.parent / srcs[0]).resolve().is_file()
+
+
+def test_claims_are_merged_and_scorecard_rendered():
+    _built()
+    merged = json.loads((ROOT / "_build" / "claims.json").read_text())
+    chapters = {c["chapter"] for c in merged["claims"]}
+    assert "chapters/duality/09-appendix-a" in chapters
+    scorecard = (HTML / "chapters" / "scorecard.html").read_text()
+    errata = (HTML / "chapters" / "errata.html").read_text()
+    assert "Appendix A" in scorecard and "bbd-claims" in scorecard
+    for status in ("corrected", "not reproduced"):
+        n = sum(c["status"] == status for c in merged["claims"])
+        assert errata.count(f"({status}). ") == n, f"errata page should list {n} {status} claims"
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def test_math_typesets_offline_in_headless_chromium(tmp_path):
+    _built()
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("BBD_REQUIRE_BROWSER") == "1":
+            pytest.fail("BBD_REQUIRE_BROWSER=1 but no chromium on PATH (apt-get install chromium)")
+        pytest.skip("no chromium on PATH: install Debian's chromium to run the browser test")
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run",
+           f"--user-data-dir={tmp_path / 'profile'}",
+           # every host name fails to resolve: anything remote would not load
+           "--host-resolver-rules=MAP * ~NOTFOUND",
+           "--virtual-time-budget=20000", "--dump-dom", CHAPTER.as_uri()]
+    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=180).stdout
+    assert "<body" in dom, "chromium returned no DOM"
+    containers = len(re.findall(r"<mjx-container", dom))
+    math_nodes = len(re.findall(r"class=\"math notranslate", dom))
+    assert math_nodes > 0
+    assert containers >= math_nodes, f"only {containers} of {math_nodes} math nodes typeset"
+    text = re.sub(r"<(script|style)\b.*?</\1>", "", dom, flags=re.S)
+    text = re.sub(r"<[^>]+>", "", text)
+    for delim in ("\\(", "\\)", "\\[", "\\]", "$$"):
+        assert delim not in text, f"raw TeX delimiter {delim!r} left in the page"

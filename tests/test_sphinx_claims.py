@@ -1,0 +1,23 @@
+"""Equation labels map to the papers' printed numbers."""
+import pytest
+
+from bbdlib.sphinx_claims import mathjax_source, paper_equation_number
+
+
+@pytest.mark.parametrize("label, number", [
+    ("bbd-eq-7", "7"), ("bbd-eq-34", "34"), ("dld-eq-6-11", "6.11"), ("dld-eq-A-2", "A.2"),
+    ("bbd-eq-7--corrected", "7"), ("dld-eq-6-1--sampler", "6.1"),
+])
+def test_paper_labels(label, number):
+    assert paper_equation_number(label) == number
+
+
+@pytest.mark.parametrize("label", ["eq-7", "my-label", "bbd-7", "dld-appendix-a-ibp"])
+def test_other_labels_are_the_companions(label):
+    assert paper_equation_number(label) is None
+
+
+def test_mathjax_is_shipped_by_a_registry_package():
+    src = mathjax_source()
+    assert (src / "tex-svg.js").is_file()
+    assert (src / "input" / "tex" / "extensions" / "boldsymbol.js").is_file()

@@ -1,0 +1,61 @@
+"""Input checks name the parameter and what was expected."""
+import numpy as np
+import pytest
+
+from bbdlib.validate import (check_array, check_choice, check_generator, check_int,
+                             check_parameters, check_real)
+
+
+def test_check_int():
+    assert check_int("n", np.int64(3), minimum=1) == 3
+    for bad in (3.0, True, "3", None):
+        with pytest.raises(TypeError, match="n must be an integer"):
+            check_int("n", bad)
+    with pytest.raises(ValueError, match="n must be >= 1, got 0"):
+        check_int("n", 0, minimum=1)
+    with pytest.raises(ValueError, match="<= 5"):
+        check_int("n", 6, maximum=5)
+
+
+def test_check_real():
+    assert check_real("gamma", 2, low=0, low_inclusive=False) == 2.0
+    with pytest.raises(ValueError, match="gamma must be > 0"):
+        check_real("gamma", 0.0, low=0, low_inclusive=False)
+    with pytest.raises(ValueError, match="finite"):
+        check_real("gamma", float("inf"))
+    with pytest.raises(TypeError, match="real number"):
+        check_real("gamma", "1")
+
+
+def test_check_choice_lists_allowed():
+    with pytest.raises(ValueError, match="activation must be one of 'sigmoid', 'relu'; got 'tanh'"):
+        check_choice("activation", "tanh", ["sigmoid", "relu"])
+
+
+def test_check_array():
+    a = check_array("W", [[1, 2], [3, 4]], shape=(2, None))
+    assert a.dtype == float
+    with pytest.raises(ValueError, match=r"W must have shape \(3, any\)"):
+        check_array("W", np.zeros((2, 2)), shape=(3, None))
+    with pytest.raises(ValueError, match="finite"):
+        check_array("W", [1.0, np.nan])
+    with pytest.raises(ValueError, match="dimension"):
+        check_array("W", [1.0], ndim=2)
+
+
+def test_check_generator():
+    assert isinstance(check_generator("rng", 3), np.random.Generator)
+    with pytest.raises(TypeError, match="rng"):
+        check_generator("rng", -1)
+
+
+def test_check_parameters():
+    spec = {"n": {"type": "int", "minimum": 1}, "act": {"type": "choice", "choices": ["a", "b"]},
+            "g": {"type": "real", "low": 0.0}, "flag": {"type": "bool"}}
+    check_parameters({"n": 2, "act": "a", "g": 1.0, "flag": True}, spec)
+    with pytest.raises(ValueError, match="parameter 'flag' is not defined"):
+        check_parameters({"n": 2, "act": "a", "g": 1.0}, spec)
+    with pytest.raises(ValueError, match="act must be one of"):
+        check_parameters({"n": 2, "act": "c", "g": 1.0, "flag": True}, spec)
+    with pytest.raises(TypeError, match="flag must be True or False"):
+        check_parameters({"n": 2, "act": "a", "g": 1.0, "flag": 1}, spec)
