@@ -59,10 +59,10 @@ nbtest: $(STAMP)
 	cd $(BUILD)/nbtest && BBD_CLAIMS_DIR=$(abspath $(BUILD))/nbtest/claims \
 	  $(abspath $(BIN))/python -m pytest --nbval-lax --nbval-cell-timeout=900 -p no:cacheprovider -q -o testpaths= --rootdir=. .
 
+# nbval and the book build each execute every chapter; they run side by side on two cores.
 test: $(STAMP)
 	$(MAKE) unit
-	$(MAKE) nbtest
-	$(MAKE) book
+	$(MAKE) -j2 --output-sync=target nbtest book
 	$(MAKE) booktest
 
 # The built book: no remote resources, MathJax typesets offline in headless Chromium.
