@@ -242,7 +242,8 @@ def iter_integrate(net, theta0, v0, *, gamma, drive, h, n_steps, method="cs2", s
     g = force(q, t)
     ts, qs, vs = [t], [q.copy()], [v.copy()]
     for n in range(1, n_steps + 1):
-        g, _ = _advance(q, v, g, t, h, gamma, force, method)
+        with np.errstate(over="ignore", invalid="ignore"):
+            g, _ = _advance(q, v, g, t, h, gamma, force, method)
         t = t0 + n * h
         if n % save_every == 0:
             ts.append(t)
