@@ -115,6 +115,11 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
+    if _is_symbolic(value):
+        import sympy
+
+        if isinstance(value, sympy.MatrixBase):
+            return [str(v) for v in value] if len(value) <= 64 else f"Matrix{value.shape}"
     return str(value)
 
 

@@ -192,27 +192,35 @@ def _errata(app: Sphinx, fromdoc: str, records: list[dict]) -> list[nodes.Node]:
         if not mine:
             continue
         out.append(nodes.rubric(text=f"Paper {paper}: {title}"))
-        items = nodes.bullet_list()
+        # one entry per (chapter, ref, status, evidence); its claims are listed inside
+        groups: dict[tuple, list[dict]] = {}
         for r in mine:
+            groups.setdefault((r["chapter"], r["ref"], r["status"], r["evidence"]), []).append(r)
+        items = nodes.bullet_list()
+        for (chapter, ref, status, evidence), rs in groups.items():
             item = nodes.list_item()
             head = nodes.paragraph()
-            head += nodes.strong(text=f"{r['ref']} ({r['status']}). ")
-            head += nodes.Text(r["claim"] + " ")
-            head += nodes.Text("— ")
-            title_node = app.env.titles.get(r["chapter"])
-            head += nodes.reference("", title_node.astext() if title_node else r["chapter"],
+            head += nodes.strong(text=f"{ref} ({status}). ")
+            title_node = app.env.titles.get(chapter)
+            head += nodes.Text("In ")
+            head += nodes.reference("", title_node.astext() if title_node else chapter,
                                     internal=True,
-                                    refuri=app.builder.get_relative_uri(fromdoc, r["chapter"]))
+                                    refuri=app.builder.get_relative_uri(fromdoc, chapter))
+            head += nodes.Text(".")
             item += head
-            detail = nodes.paragraph()
-            if r["status"] == "corrected":
-                detail += nodes.Text(f"Printed: {_fmt(r['printed'])}. Corrected: {_fmt(r['expected'])}. "
-                                     f"Measured: {_fmt(r['measured'])}.")
-            else:
-                detail += nodes.Text(f"Printed: {_fmt(r['expected'])}. Measured: {_fmt(r['measured'])}"
-                                     f" (tolerance {_fmt(r['tolerance'])}).")
-            item += detail
-            item += nodes.paragraph(text="Evidence: " + r["evidence"])
+            claims = nodes.bullet_list()
+            for r in rs:
+                li = nodes.list_item()
+                if status == "corrected":
+                    text = (f"{r['claim']}. Printed: {_fmt(r['printed'])}; corrected: "
+                            f"{_fmt(r['expected'])}; measured: {_fmt(r['measured'])}.")
+                else:
+                    text = (f"{r['claim']}. Printed: {_fmt(r['expected'])}; measured: "
+                            f"{_fmt(r['measured'])} (tolerance {_fmt(r['tolerance'])}).")
+                li += nodes.paragraph(text=text)
+                claims += li
+            item += claims
+            item += nodes.paragraph(text="Evidence: " + evidence)
             items += item
         out.append(items)
     return out
@@ -255,7 +263,24 @@ def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*chtml*", "mml-*", "*.map"))
 
 
+CSS = """
+table.bbd-claims { font-size: 0.82em; }
+table.bbd-claims td, table.bbd-claims th { padding: 0.25em 0.4em; }
+.bbd-status { white-space: nowrap; font-weight: 600; }
+.bbd-reproduced { color: #1a7f37; }
+.bbd-corrected { color: #9a6700; }
+.bbd-not-reproduced { color: #cf222e; }
+"""
+
+
+def _write_css(app: Sphinx, exception: Exception | None) -> None:
+    if exception is None and app.builder.format == "html":
+        (Path(app.outdir) / "_static" / "bbd-claims.css").write_text(CSS)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_css_file("bbd-claims.css")
+    app.connect("build-finished", _write_css)
     app.add_domain(PaperMathDomain, override=True)
     app.add_node(claims_placeholder)
     app.add_directive("claims-scorecard", ScorecardDirective)
