@@ -1,0 +1,182 @@
+"""Stochastic gradient descent of the toy model to learning equilibrium, eq. (2.3) of [B].
+
+``q̇ = -γ d⟨H⟩_M / dq`` with q = (w, b), a mini-batch of M samples drawn from the
+dataset of eqs. (7.2)–(7.3) (classes '−' and '+' with probability 1/2 each, eq. (5.1)),
+vectorised over independent replicas: every step updates all replicas at once, so the
+only Python loop is over time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bbdlib.duality.toy_model import CLASS_MEAN, CLASS_STD, CLASS_TARGET, Composition, check_class
+from bbdlib.validate import check_generator, check_int, check_real
+
+__all__ = ["TrainingResult", "train_sgd", "draw_dataset", "accuracy"]
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """Outcome of :func:`train_sgd`.
+
+    Attributes
+    ----------
+    w, b : ndarray, shape (replicas,)
+        Time averages of each replica over the second half of training (the
+        equilibrium estimate of each replica).
+    w_last, b_last : ndarray
+        The parameters after the last step.
+    w_mean, b_mean : float
+        Equilibrium (w, b): mean over replicas of ``w``, ``b``.
+    w_spread, b_spread : float
+        Standard deviation of the replicas' time averages.
+    w_fluct, b_fluct : float
+        Standard deviation in time (second half), averaged over replicas: the
+        size of the equilibrium fluctuations.
+    drift_w, drift_b : float
+        Replica-mean of (average over the last quarter − average over the third
+        quarter): zero at equilibrium up to noise.
+    drift_se_w, drift_se_b : float
+        Standard errors of the drifts over replicas.
+    trajectory : ndarray, shape (n_record, 2)
+        Replica-mean (w, b) at ``record_every`` steps (for plots).
+    """
+
+    w: np.ndarray
+    b: np.ndarray
+    w_last: np.ndarray
+    b_last: np.ndarray
+    w_mean: float
+    b_mean: float
+    w_spread: float
+    b_spread: float
+    w_fluct: float
+    b_fluct: float
+    drift_w: float
+    drift_b: float
+    drift_se_w: float
+    drift_se_b: float
+    trajectory: np.ndarray
+    steps: int
+    gamma: float
+    batch: int
+
+
+def draw_dataset(n: int, *, rng: np.random.Generator | int, cls: str | None = None):
+    """Draw ``n`` pairs (x¹, x²) of eqs. (7.2)–(7.3).
+
+    With ``cls`` given, all samples are of that class; otherwise each class has
+    probability 1/2.  Returns ``(x1, x2)`` arrays.
+    """
+    n = check_int("n", n, minimum=1)
+    rng = check_generator("rng", rng)
+    if cls is not None:
+        cls = check_class(cls)
+        return (rng.normal(CLASS_MEAN[cls], CLASS_STD[cls], n), np.full(n, CLASS_TARGET[cls]))
+    t = (rng.random(n) < 0.5).astype(float)
+    x = np.where(t == 1.0, CLASS_MEAN["+"], CLASS_MEAN["-"]) + rng.standard_normal(n) * CLASS_STD["-"]
+    return x, t
+
+
+def accuracy(comp: Composition, w: float, b: float, *, n: int = 200_000,
+             rng: np.random.Generator | int = 0) -> float:
+    """Fraction of a fresh balanced sample classified right, predicting '+' iff f(y) > 1/2."""
+    rng = check_generator("rng", rng)
+    x, t = draw_dataset(n, rng=rng)
+    pred = comp.f(w * x + b) > 0.5
+    return float(np.mean(pred == (t == 1.0)))
+
+
+def train_sgd(
+    comp: Composition,
+    *,
+    gamma: float,
+    steps: int,
+    replicas: int = 64,
+    batch: int = 1,
+    w0: float = 0.0,
+    b0: float = 0.5,
+    rng: np.random.Generator | int,
+    record_every: int = 100,
+) -> TrainingResult:
+    """Train (w, b) by SGD (eq. (2.3) of [B]) in ``replicas`` independent copies.
+
+    Parameters
+    ----------
+    comp : Composition
+        Activation and loss.
+    gamma : float
+        Learning rate γ > 0.
+    steps : int
+        Number of SGD steps (>= 8).
+    replicas : int
+        Independent replicas, updated together.
+    batch : int
+        Mini-batch size M (the paper's analysis sets M = 1).
+    w0, b0 : float
+        Initial parameters (b0 = 0.5 puts y inside the active piece of every activation;
+        at y = 0 ReLU and the piece-wise linear f pass no gradient at all).
+    rng : numpy.random.Generator or int
+    record_every : int
+        Stride of the recorded replica-mean trajectory.
+    """
+    if not isinstance(comp, Composition):
+        raise TypeError(f"comp must be a Composition, got {type(comp).__name__}")
+    gamma = check_real("gamma", gamma, low=0.0, low_inclusive=False)
+    steps = check_int("steps", steps, minimum=8)
+    replicas = check_int("replicas", replicas, minimum=2)
+    batch = check_int("batch", batch, minimum=1)
+    w0 = check_real("w0", w0)
+    b0 = check_real("b0", b0)
+    rng = check_generator("rng", rng)
+    record_every = check_int("record_every", record_every, minimum=1)
+
+    w = np.full(replicas, w0)
+    b = np.full(replicas, b0)
+    half, q3 = steps // 2, (3 * steps) // 4
+    s_w = np.zeros(replicas); s_b = np.zeros(replicas)
+    s_ww = np.zeros(replicas); s_bb = np.zeros(replicas)
+    s3_w = np.zeros(replicas); s3_b = np.zeros(replicas)
+    s4_w = np.zeros(replicas); s4_b = np.zeros(replicas)
+    traj = []
+    shape = (replicas, batch)
+    chunk = 256  # draw the randomness for `chunk` steps at once
+    for c0 in range(0, steps, chunk):
+        m = min(chunk, steps - c0)
+        tt = (rng.random((m, *shape)) < 0.5)
+        xx = tt + CLASS_STD["-"] * rng.standard_normal((m, *shape))  # means 0 and 1
+        for j in range(m):
+            step = c0 + j
+            x = xx[j]
+            y = w[:, None] * x + b[:, None]
+            g = np.where(tt[j], comp.dH(y, 1.0), comp.dH(y, 0.0))
+            w = w - gamma * (g * x).mean(axis=1)
+            b = b - gamma * g.mean(axis=1)
+            if step >= half:
+                s_w += w; s_b += b; s_ww += w * w; s_bb += b * b
+                if step < q3:
+                    s3_w += w; s3_b += b
+                else:
+                    s4_w += w; s4_b += b
+            if step % record_every == 0:
+                traj.append((w.mean(), b.mean()))
+    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
+        raise FloatingPointError("SGD diverged (non-finite parameters); lower gamma")
+    nh = steps - half
+    wa, ba = s_w / nh, s_b / nh
+    fw = np.sqrt(np.maximum(s_ww / nh - wa**2, 0.0))
+    fb = np.sqrt(np.maximum(s_bb / nh - ba**2, 0.0))
+    dw = s4_w / (steps - q3) - s3_w / (q3 - half)
+    db = s4_b / (steps - q3) - s3_b / (q3 - half)
+    return TrainingResult(
+        w=wa, b=ba, w_last=w, b_last=b,
+        w_mean=float(wa.mean()), b_mean=float(ba.mean()),
+        w_spread=float(wa.std(ddof=1)), b_spread=float(ba.std(ddof=1)),
+        w_fluct=float(fw.mean()), b_fluct=float(fb.mean()),
+        drift_w=float(dw.mean()), drift_b=float(db.mean()),
+        drift_se_w=float(dw.std(ddof=1) / np.sqrt(replicas)),
+        drift_se_b=float(db.std(ddof=1) / np.sqrt(replicas)),
+        trajectory=np.array(traj), steps=steps, gamma=gamma, batch=batch,
+    )
