@@ -266,8 +266,9 @@ def case_k1() -> dict[str, sp.Expr]:
     """
     s = SYM
     A, B, C, D, y, z, sig = s.A, s.B, s.C, s.D, s.y, s.z, s.sigma
+    hp = sp.Symbol("hp")                            # H'(y)
     qdot = sig * sp.exp(A * y + B)                  # (6.3), k = 1
-    dH_67 = -qdot / (D * y - C)                     # (6.4): q̇' = -(Dy - C) H'(y)
+    dH_67 = sp.solve(sp.Eq(qdot, -(D * y - C) * hp), hp)[0]   # with (6.4): q̇' = -(Dy - C) H'(y)
     z_of_y = A * y - A * C / D
     pref = -sig / D * sp.exp(A * C / D + B)
     integrand_z = pref * sp.exp(z) / z              # (6.8)
@@ -299,8 +300,9 @@ def case_power() -> dict[str, sp.Expr]:
     A, B, C, D, y, sig = s.A, s.B, s.C, s.D, s.y, s.sigma
     al = sp.Symbol("alpha", positive=True)
     Ap = sp.Symbol("A", positive=True)
+    hp = sp.Symbol("hp")
     qdot = sig * (Ap * y + B) ** al                 # (6.3), alpha = 1/(1-k)
-    dH_612 = -qdot / (D * y - C)
+    dH_612 = sp.solve(sp.Eq(qdot, -(D * y - C) * hp), hp)[0]
     dH_612_second = -sig * Ap / D * (Ap * y + B) ** al / ((Ap * y + B) - (B + Ap * C / D))
     # limits in the variable v = Ay + B: v -> oo (|v| >> |B + AC/D|) and v -> 0
     v = sp.Symbol("v", positive=True)
@@ -340,8 +342,9 @@ def case_k2() -> dict[str, sp.Expr]:
     """
     s = SYM
     A, B, C, D, y, sig = s.A, s.B, s.C, s.D, s.y, s.sigma
+    hp = sp.Symbol("hp")
     qdot = sig * (A * y + B) ** (-1)
-    dH_619 = sp.simplify(-qdot / (D * y - C))
+    dH_619 = sp.simplify(sp.solve(sp.Eq(qdot, -(D * y - C) * hp), hp)[0])
     dH_619_pr = sig / (-A * D * y**2 + (A * C - B * D) * y + B * C)
     eps = sp.Symbol("epsilon", positive=True)
     # |ADy| << |AC - BD|: scale the quadratic term by eps and let eps -> 0
