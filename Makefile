@@ -38,10 +38,13 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (bbdlib)" >/dev/null
 	touch $(STAMP)
 
-# From scratch: the doctrees and the execution cache are wiped, so a change in bbdlib
-# is always seen (jupyter-cache keys on cell source only).
+# From scratch: the execution cache, doctrees and ledgers are wiped, so a change in bbdlib
+# is always seen (jupyter-cache keys on cell source only). Chapters run in parallel (one
+# process per core) into the cache; jupyter-book then renders them from it.
+ALL_CHAPTERS = $(shell find chapters -name '*.md' -path 'chapters/*/*' | sort)
 book: $(STAMP)
-	rm -rf $(BUILD)/html $(BUILD)/.doctrees $(BUILD)/jupyter_execute $(BUILD)/claims $(BUILD)/claims.json
+	rm -rf $(BUILD)/html $(BUILD)/.doctrees $(BUILD)/jupyter_execute $(BUILD)/.jupyter_cache $(BUILD)/claims $(BUILD)/claims.json
+	BBD_CLAIMS_DIR=$(abspath $(BUILD))/claims $(BIN)/python -m bbdlib execute --cache $(BUILD)/.jupyter_cache $(ALL_CHAPTERS)
 	BBD_CLAIMS_DIR=$(abspath $(BUILD))/claims $(BIN)/jupyter-book build . --path-output . -W -n --keep-going
 	@echo "book: $(BUILD)/html/index.html; claims: $(BUILD)/claims.json"
 

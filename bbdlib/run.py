@@ -135,8 +135,16 @@ def main(argv: list[str] | None = None) -> int:
                      metavar=("NAME", "VALUE"), help="set a parameter (repeatable)")
     run.add_argument("--out", required=True, help="output folder (not under chapters/)")
     sub.add_parser("params", help="list a chapter's parameters").add_argument("chapter")
+    ex = sub.add_parser("execute", help="execute chapters in parallel into a jupyter-cache (make book)")
+    ex.add_argument("chapters", nargs="+")
+    ex.add_argument("--cache", required=True, help="jupyter-cache folder (wiped first)")
+    ex.add_argument("--timeout", type=int, default=900)
     args = parser.parse_args(argv)
     try:
+        if args.command == "execute":
+            from .book import execute_chapters
+
+            return 1 if execute_chapters(args.chapters, args.cache, timeout=args.timeout) else 0
         if args.command == "params":
             import jupytext
 

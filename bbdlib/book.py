@@ -1,0 +1,46 @@
+"""Execute every chapter in parallel into the jupyter-cache that the book build then reads.
+
+``make book`` calls ``python -m bbdlib execute``: it wipes the cache (every build runs every
+chapter from scratch, since jupyter-cache keys on cell source only and would not see a change
+in ``bbdlib``), adds each chapter's MyST source to a fresh cache project (read with jupytext),
+and executes them with jupyter-cache's ``local-parallel`` executor, one process per core.
+``jupyter-book build`` (``execute_notebooks: cache``) then finds every chapter cached and
+executes nothing.  A chapter that fails stops the build here, with its traceback.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["execute_chapters"]
+
+
+def execute_chapters(chapters: list[str | Path], cache_path: str | Path, *,
+                     timeout: int = 900) -> int:
+    """Execute ``chapters`` into a fresh cache at ``cache_path``; return the number that failed."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.executors import load_executor
+
+    cache_path = Path(cache_path)
+    if cache_path.exists():
+        shutil.rmtree(cache_path)
+    cache = get_cache(str(cache_path))
+    for path in chapters:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"chapter {str(path)!r} does not exist")
+        cache.add_nb_to_project(str(path.resolve()), read_data={"name": "jupytext", "type": "plugin"})
+    start = time.perf_counter()
+    result = load_executor("local-parallel", cache=cache).run_and_cache(timeout=timeout)
+    elapsed = time.perf_counter() - start
+    failed = list(result.errored) + list(result.excepted)
+    for uri in failed:
+        record = cache.get_project_record(uri)
+        print(f"FAILED {uri}\n{record.traceback or ''}", file=sys.stderr)
+    for record in cache.list_cache_records():
+        print(f"executed {Path(record.uri).relative_to(Path.cwd()) if Path(record.uri).is_relative_to(Path.cwd()) else record.uri}"
+              f" in {record.data.get('execution_seconds', float('nan')):.1f} s")
+    print(f"{len(result.succeeded)} chapters executed, {len(failed)} failed, {elapsed:.1f} s wall")
+    return len(failed)
