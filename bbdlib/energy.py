@@ -43,8 +43,9 @@ __all__ = [
 class Kinematics:
     """Positions, velocities and accelerations of ``W, b, z, h`` along a trajectory.
 
-    Lists are indexed by the paper's layer numbers: ``W[m], Wd[m], Wdd[m], B[m], Bd[m],
-    S[m], Sd[m]`` for links ``m = 0..M-1``; ``z[m], zd[m], zdd[m]`` for ``m = 1..M``
+    Lists are indexed by the paper's layer numbers: ``W[m], Wd[m], B[m], Bd[m], S[m],
+    Sd[m], delta[m] = ∂ℓ/∂b^(m)`` for links ``m = 0..M-1`` (``Ẅ^(m) = -γẆ^(m) - δ^(m) ⊗ h^(m)``
+    is never formed: :meth:`Wdd_matvec`, :meth:`Wdd_rmatvec`, :meth:`Wdd` at one time); ``z[m], zd[m], zdd[m]`` for ``m = 1..M``
     (index 0 unused); ``h[m], hd[m], hdd[m], sp[m] = σ'(z^(m))`` for ``m = 0..M-1``
     (``h[0] = X``).  Arrays carry a leading time axis of length ``T``.
     """
@@ -54,7 +55,7 @@ class Kinematics:
     t: np.ndarray
     W: list
     Wd: list
-    Wdd: list
+    delta: list
     B: list
     Bd: list
     z: list
@@ -73,9 +74,24 @@ class Kinematics:
     dloss_dY: np.ndarray
     v: np.ndarray
 
+    Wdh: list = None
+    Whd: list = None
+
     @property
     def M(self) -> int:
         return self.net.depth
+
+    def Wdd_matvec(self, m: int, x: np.ndarray) -> np.ndarray:
+        """``Ẅ^(m) x`` from the equation of motion (4): ``-γẆx - δ (h·x)``."""
+        return -self.gamma * _matvec(self.Wd[m], x) - self.delta[m] * np.sum(self.h[m] * x, axis=-1, keepdims=True)
+
+    def Wdd_rmatvec(self, m: int, c: np.ndarray) -> np.ndarray:
+        """``Ẅ^(m)ᵀ c`` from the equation of motion (4): ``-γẆᵀc - h (δ·c)``."""
+        return -self.gamma * _rmatvec(self.Wd[m], c) - self.h[m] * np.sum(self.delta[m] * c, axis=-1, keepdims=True)
+
+    def Wdd(self, m: int, n: int) -> np.ndarray:
+        """``Ẅ^(m)`` at time index ``n`` (eq. (4)), shape ``(N_{m+1}, N_m)``."""
+        return -self.gamma * self.Wd[m][n] - np.outer(self.delta[m][n], self.h[m][n])
 
 
 def kinematics(traj: Trajectory) -> Kinematics:
@@ -90,33 +106,45 @@ def _kinematics(net, gamma, drive, t, theta, v) -> Kinematics:
     lf = LOSSES[net.loss]
     X, Xd, Xdd = drive.inputs(t)
     Y, Yd = drive.targets(t)
-    acc = -gamma * v - net._grad(theta, X, Y)  # eq. (4)
     W, bs = net.unpack(theta)
     Wd, B = net.unpack(v)
-    Wdd, Bd = net.unpack(acc)
     M = net.depth
-    z, zd, zdd = [None], [None], [None]
-    h, hd, hdd, sp = [X], [Xd], [Xdd], [None]
-    S, Sd = [], []
+    # forward pass (eq. (1)) and backpropagation: δ^(m) = ∂ℓ/∂b^(m)
+    z, h, sp = [None], [X], [None]
     for m in range(M):
-        s = _matvec(Wd[m], h[m]) + _matvec(W[m], hd[m])
-        sd = _matvec(Wdd[m], h[m]) + 2.0 * _matvec(Wd[m], hd[m]) + _matvec(W[m], hdd[m])
-        S.append(s)
-        Sd.append(sd)
         zz = _matvec(W[m], h[m]) + bs[m]
         z.append(zz)
+        if m < M - 1:
+            h.append(sig(zz))
+            sp.append(dsig(zz))
+    delta = net._backprop(theta, z, Y)
+    Bd = [-gamma * B[m] - delta[m] for m in range(M)]           # b̈ from eq. (4)
+    # differentiated forward pass: ż, z̈ (chain rule), with Ẅ from eq. (4)
+    zd, zdd, hd, hdd = [None], [None], [Xd], [Xdd]
+    S, Sd, Wdh, Whd = [], [], [], []
+    for m in range(M):
+        W_hd_hdd = np.matmul(W[m], np.stack([hd[m], hdd[m]], axis=-1))
+        Wd_h_hd = np.matmul(Wd[m], np.stack([h[m], hd[m]], axis=-1))
+        wdh, wdhd = Wd_h_hd[..., 0], Wd_h_hd[..., 1]
+        whd, whdd = W_hd_hdd[..., 0], W_hd_hdd[..., 1]
+        wddh = -gamma * wdh - delta[m] * np.sum(h[m] * h[m], axis=-1, keepdims=True)
+        s = wdh + whd
+        sd = wddh + 2.0 * wdhd + whdd
+        S.append(s)
+        Sd.append(sd)
+        Wdh.append(wdh)
+        Whd.append(whd)
         zd.append(s + B[m])
         zdd.append(sd + Bd[m])
         if m < M - 1:
-            d1 = dsig(zz)
-            h.append(sig(zz))
-            sp.append(d1)
+            d1 = sp[m + 1]
             hd.append(d1 * zd[-1])
-            hdd.append(ddsig(zz) * zd[-1] ** 2 + d1 * zdd[-1])
+            hdd.append(ddsig(z[m + 1]) * zd[-1] ** 2 + d1 * zdd[-1])
     Z = z[M]
-    return Kinematics(net=net, gamma=gamma, t=np.asarray(t, dtype=float), W=W, Wd=Wd, Wdd=Wdd,
+    return Kinematics(net=net, gamma=gamma, t=np.asarray(t, dtype=float), W=W, Wd=Wd, delta=delta,
                       B=B, Bd=Bd, z=z, zd=zd, zdd=zdd, h=h, hd=hd, hdd=hdd, sp=sp, S=S, Sd=Sd,
-                      Y=Y, Yd=Yd, loss_i=lf[0](Z, Y), dloss_dZ=lf[1](Z, Y), dloss_dY=lf[3](Z, Y), v=v)
+                      Y=Y, Yd=Yd, loss_i=lf[0](Z, Y), dloss_dZ=lf[1](Z, Y), dloss_dY=lf[3](Z, Y), v=v,
+                      Wdh=Wdh, Whd=Whd)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -127,7 +155,7 @@ def _colsum_A(k: Kinematics, m: int, c: np.ndarray) -> np.ndarray:
 
 def _colsum_Ad(k: Kinematics, m: int, c: np.ndarray) -> np.ndarray:
     """``Σ_a c_a Ȧ^(m)_ai`` with ``Ȧ = Ẅh + 2Ẇḣ + Wḧ``."""
-    return (k.h[m] * _rmatvec(k.Wdd[m], c) + 2.0 * k.hd[m] * _rmatvec(k.Wd[m], c)
+    return (k.h[m] * k.Wdd_rmatvec(m, c) + 2.0 * k.hd[m] * _rmatvec(k.Wd[m], c)
             + k.hdd[m] * _rmatvec(k.W[m], c))
 
 
@@ -222,32 +250,40 @@ def site_fields(k: Kinematics, *, quadrature: str = "spline", integral0: list | 
         zd, zdd = k.zd[m], k.zdd[m]
         Wl, Wdl, Bl, Sl, Sdl = k.W[m - 1], k.Wd[m - 1], k.B[m - 1], k.S[m - 1], k.Sd[m - 1]
         rowW2 = np.sum(Wdl**2, axis=-1)                    # Σ_j (Ẇ^(m-1)_ij)²
-        rowpW = rowW2 - Bl * _matvec(Wdl, k.h[m - 1])       # Σ_j ∂L/∂Ẇ^(m-1)_ij Ẇ_ij
+        rowpW = rowW2 - Bl * k.Wdh[m - 1]                   # Σ_j ∂L/∂Ẇ^(m-1)_ij Ẇ_ij
         if m == 1:  # input sector, eq. (24)
             lower = 0.5 * zd**2 + 0.5 * rowW2 - zd * Sl + 0.5 * Sl**2
             d_lower = rowpW
             # eq. (27): K^in summed over j: Σ_j (-z̈_i + Ṡ_i) W_ij Ẋ_j
-            j_in.append(-(zdd - Sdl) * _matvec(Wl, k.hd[0]))
+            j_in.append(-(zdd - Sdl) * k.Whd[0])
         else:  # eq. (18) / (29), lower half
             lower = 0.5 * zd**2 + 0.25 * rowW2 - 0.5 * zd * Sl + 0.25 * Sl**2
             d_lower = 0.5 * rowpW
             # eq. (22) summed over j ∈ ε⁻
-            j_in.append(0.5 * zd * Sdl - 0.5 * (zdd - Sdl) * _matvec(Wl, k.hd[m - 1]))
+            j_in.append(0.5 * zd * Sdl - 0.5 * (zdd - Sdl) * k.Whd[m - 1])
         if m < M:
             Wu, Wdu, Bu, Su, Sdu = k.W[m], k.Wd[m], k.B[m], k.S[m], k.Sd[m]
             zd_up, zdd_up = k.zd[m + 1], k.zdd[m + 1]
+            hm, hdm, hddm = k.h[m], k.hd[m], k.hdd[m]
+            # all column contractions Wᵀc, Ẇᵀc of this link layer in two batched products
+            C = np.stack([Sdu, zd_up, Bu, zdd_up - Sdu], axis=-2)          # (..., 4, N_{m+1})
+            WdT = np.matmul(C[..., :3, :], Wdu)                            # rows: Ẇᵀ Ṡ, Ẇᵀ ż, Ẇᵀ B
+            WT = np.matmul(C, Wu)                                          # rows: Wᵀ Ṡ, Wᵀ ż, Wᵀ B, Wᵀ(z̈-Ṡ)
             colW2 = np.sum(Wdu**2, axis=-2)                  # Σ_a (Ẇ^(m)_ai)²
-            colpW = colW2 - k.h[m] * _rmatvec(Wdu, Bu)        # Σ_a ∂L/∂Ẇ^(m)_ai Ẇ_ai
-            g = _colsum_A(k, m, Sdu)                          # Σ_a A_ai Σ_j Ȧ_aj
+            colpW = colW2 - hm * WdT[..., 2, :]              # Σ_a ∂L/∂Ẇ^(m)_ai Ẇ_ai
+            g = hm * WdT[..., 0, :] + hdm * WT[..., 0, :]     # Σ_a A_ai Σ_j Ȧ_aj
             if integral0 is None:
                 i0 = 0.5 * _colsum_A(k, m, Su)[:1]
             else:
                 i0 = np.asarray(integral0[m])[None]
             I = i0 + cumulative_integral(k.t, g, method=quadrature)
-            upper = 0.25 * colW2 - 0.5 * _colsum_A(k, m, zd_up) + 0.5 * I
-            pz = Bl - k.sp[m] * _rmatvec(Wu, Bu)               # ∂L/∂ż^(m)_i
+            upper = 0.25 * colW2 - 0.5 * (hm * WdT[..., 1, :] + hdm * WT[..., 1, :]) + 0.5 * I
+            pz = Bl - k.sp[m] * WT[..., 2, :]                  # ∂L/∂ż^(m)_i
             d_upper = 0.5 * colpW
-            j_out.append(0.5 * _colsum_Ad(k, m, zd_up) - 0.5 * k.hd[m] * _rmatvec(Wu, zdd_up - Sdu))
+            # Σ_a ż_a Ȧ_ai with Ẅᵀż = -γẆᵀż - h (δ·ż)
+            wddT_zd = -k.gamma * WdT[..., 1, :] - hm * np.sum(k.delta[m] * zd_up, axis=-1, keepdims=True)
+            zA_dot = hm * wddT_zd + 2.0 * hdm * WdT[..., 1, :] + hddm * WT[..., 1, :]
+            j_out.append(0.5 * zA_dot - 0.5 * hdm * WT[..., 3, :])
             integ.append(0.5 * g)
         else:  # output sector, eq. (29)
             upper = k.loss_i
@@ -306,8 +342,9 @@ def energy_rate_eq19(k: Kinematics, f: SiteFields, m: int) -> np.ndarray:
         raise ValueError(f"eq. (19) is for bulk sites 1 < m < M = {k.M}, got m = {m}")
     zd, zdd, Sl, Sdl = k.zd[m], k.zdd[m], k.S[m - 1], k.Sd[m - 1]
     r = zd * zdd
-    r = r + 0.5 * np.sum(k.Wd[m - 1] * k.Wdd[m - 1], axis=-1)
-    r = r + 0.5 * np.sum(k.Wd[m] * k.Wdd[m], axis=-2)
+    # Σ_j Ẇ_ij Ẅ_ij and Σ_a Ẇ_ai Ẅ_ai with Ẅ = -γẆ - δ ⊗ h (eq. (4))
+    r = r + 0.5 * (-k.gamma * np.sum(k.Wd[m - 1] ** 2, axis=-1) - k.delta[m - 1] * k.Wdh[m - 1])
+    r = r + 0.5 * (-k.gamma * np.sum(k.Wd[m] ** 2, axis=-2) - k.h[m] * _rmatvec(k.Wd[m], k.delta[m]))
     r = r - 0.5 * zdd * Sl - 0.5 * zd * Sdl
     r = r - 0.5 * _colsum_A(k, m, k.zdd[m + 1]) - 0.5 * _colsum_Ad(k, m, k.zd[m + 1])
     r = r + 0.5 * Sl * Sdl                      # ½ Σ_jk A_ij Ȧ_ik
@@ -324,7 +361,7 @@ def link_current(k: Kinematics, m: int, n: int) -> np.ndarray:
     """
     if not 1 <= m <= k.M - 1:
         raise ValueError(f"link layer m must be in 1..{k.M - 1}, got {m}")
-    W, Wd, Wdd = k.W[m][n], k.Wd[m][n], k.Wdd[m][n]
+    W, Wd, Wdd = k.W[m][n], k.Wd[m][n], k.Wdd(m, n)
     h, hd, hdd = k.h[m][n], k.hd[m][n], k.hdd[m][n]
     zd, zdd, Sd = k.zd[m + 1][n], k.zdd[m + 1][n], k.Sd[m][n]
     Adot = Wdd * h + 2.0 * Wd * hd + W * hdd

@@ -240,22 +240,31 @@ def iter_integrate(net, theta0, v0, *, gamma, drive, h, n_steps, method="cs2", s
     force = _Force(net, drive)
     t = t0
     g = force(q, t)
-    ts, qs, vs = [t], [q.copy()], [v.copy()]
+    n_save = n_steps // save_every + 1
+    size = min(chunk, n_save)
+    P = q.size
+    ts, qs, vs = np.empty(size), np.empty((size, P)), np.empty((size, P))
+    ts[0], qs[0], vs[0] = t, q, v
+    row, done = 1, 1
     for n in range(1, n_steps + 1):
         with np.errstate(over="ignore", invalid="ignore"):
             g, _ = _advance(q, v, g, t, h, gamma, force, method)
         t = t0 + n * h
         if n % save_every == 0:
-            ts.append(t)
-            qs.append(q.copy())
-            vs.append(v.copy())
-            if len(ts) >= chunk:
-                yield Trajectory(net, gamma, drive, np.array(ts), np.array(qs), np.array(vs), method, h)
-                ts, qs, vs = [], [], []
-        if not (np.all(np.isfinite(q)) and np.all(np.isfinite(v))):
-            raise FloatingPointError(f"the integration diverged at t = {t:g} (step {n}); reduce h")
-    if ts:
-        yield Trajectory(net, gamma, drive, np.array(ts), np.array(qs), np.array(vs), method, h)
+            if not (np.all(np.isfinite(q)) and np.all(np.isfinite(v))):
+                raise FloatingPointError(f"the integration diverged at t = {t:g} (step {n}); reduce h")
+            if row == size:
+                yield Trajectory(net, gamma, drive, ts, qs, vs, method, h)
+                size = min(chunk, n_save - done)
+                ts, qs, vs = np.empty(size), np.empty((size, P)), np.empty((size, P))
+                row = 0
+            ts[row], qs[row], vs[row] = t, q, v
+            row += 1
+            done += 1
+    if not (np.all(np.isfinite(q)) and np.all(np.isfinite(v))):
+        raise FloatingPointError(f"the integration diverged at t = {t:g} (step {n_steps}); reduce h")
+    if row:
+        yield Trajectory(net, gamma, drive, ts[:row], qs[:row], vs[:row], method, h)
 
 
 def integrate(net, theta0, v0, *, gamma, drive, h, n_steps, method="cs2", save_every=1,

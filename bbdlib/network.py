@@ -271,25 +271,34 @@ class Network:
         zs, hs = self._forward(theta, X)
         delta = LOSSES[self.loss][1](zs[-1], Y)  # ∂ℓ/∂b^(M-1)
         Ws, _ = self.unpack(theta)
-        batched_theta = theta.ndim > 1
-        grads_W, grads_b = [None] * self.depth, [None] * self.depth
+        out = np.empty(theta.shape)
+        gWs, gbs = self.unpack(out)
+        one_theta_batch = theta.ndim == 1 and hs[0].ndim > 1
         for m in range(self.depth - 1, -1, -1):
             h = hs[m]
-            if batched_theta or h.ndim == 1:
-                gW = delta[..., :, None] * h[..., None, :]
-                gb = delta
-            else:  # one theta, a batch of samples
+            if one_theta_batch:  # one theta, a batch of samples
                 w = 1.0 / h.shape[0] if mean_over_batch else 1.0
-                gW = w * (delta.T @ h)
-                gb = w * delta.sum(axis=0)
-            grads_W[m], grads_b[m] = gW, gb
+                np.matmul(delta.T, h, out=gWs[m])
+                gWs[m] *= w
+                gbs[m][...] = w * delta.sum(axis=0)
+            else:
+                np.multiply(delta[..., :, None], h[..., None, :], out=gWs[m])
+                gbs[m][...] = delta
             if m > 0:
                 delta = _rmatvec(Ws[m], delta) * dsig(zs[m])
-        out = np.empty(theta.shape)
-        for m, (sw, sb, _) in enumerate(self._slices):
-            out[..., sw] = grads_W[m].reshape(*out.shape[:-1], -1)
-            out[..., sb] = grads_b[m]
         return out
+
+    def _backprop(self, theta, zs, Y):
+        """The errors ``δ^(m) = ∂ℓ/∂b^(m)`` for ``m = 0..M-1`` given the forward pass ``zs``."""
+        dsig = ACTIVATIONS[self.activation][1]
+        Ws, _ = self.unpack(theta)
+        deltas = [None] * self.depth
+        delta = LOSSES[self.loss][1](zs[-1], Y)
+        for m in range(self.depth - 1, -1, -1):
+            deltas[m] = delta
+            if m > 0:
+                delta = _rmatvec(Ws[m], delta) * dsig(zs[m])
+        return deltas
 
     def grad(self, theta, X, Y, *, mean_over_batch: bool = True) -> np.ndarray:
         """Analytic gradient ``∂ℓ/∂(W, b)`` by backpropagation, flat like ``theta``.
