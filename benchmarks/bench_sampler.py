@@ -1,0 +1,83 @@
+"""Throughput of the duality sampler (bbdlib.duality.sampler.map_jumps), one core.
+
+Budget (issue 3): the sampler maps at least 1e7 samples per second on one core.
+In the same run it is compared against (i) a plain per-sample Python loop computing the
+same jumps with the math module, and (ii) one numpy.exp over the same array (the cost
+floor of any vectorised map that evaluates one transcendental function per sample).
+Prints throughputs and both ratios; exits non-zero if the budget is missed.
+"""
+import math
+import os
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
+
+from bbdlib.duality.sampler import map_jumps  # noqa: E402
+from bbdlib.duality.toy_model import Composition, rotation_angle  # noqa: E402
+
+N = 1_000_000
+N_LOOP = 100_000  # the Python loop is timed on fewer samples and scaled per sample
+BUDGET = 1e7
+
+
+def best_of(fn, repeat=5):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def python_loop(x, w, b, gamma, theta):
+    """Sigmoid + MSE, class '+': q̇′ = −γ (x cosθ + sinθ) · (−2 σ (1 − σ)²), per sample."""
+    c, s = math.cos(theta), math.sin(theta)
+    out = [0.0] * len(x)
+    for i, xi in enumerate(x):
+        y = w * xi + b
+        sig = 1.0 / (1.0 + math.exp(-y))
+        sm = 1.0 / (1.0 + math.exp(y))
+        out[i] = -gamma * (xi * c + s) * (-2.0 * sig * sm * sm)
+    return out
+
+
+def main() -> int:
+    rng = np.random.default_rng(0)
+    x = rng.normal(1.0, 0.25, N)
+    w, b, gamma = 16.0, -8.0, 1.0
+    theta = rotation_angle("class_mean", "+")
+    comp = Composition("sigmoid", "mse")
+    # correctness of the reference
+    ref = np.array(python_loop(x[:1000].tolist(), w, b, gamma, theta))
+    assert np.allclose(ref, map_jumps(comp, x[:1000], w, b, "+", gamma, theta), rtol=1e-12, atol=0)
+
+    t_map = best_of(lambda: map_jumps(comp, x, w, b, "+", gamma, theta))
+    xl = x[:N_LOOP].tolist()
+    t_loop = best_of(lambda: python_loop(xl, w, b, gamma, theta), repeat=3) * (N / N_LOOP)
+    t_exp = best_of(lambda: np.exp(x))
+    rate = N / t_map
+    print(f"sampler (sigmoid + MSE, class '+'): {rate / 1e6:8.1f} M samples/s")
+    print(f"plain Python loop                 : {N / t_loop / 1e6:8.2f} M samples/s")
+    print(f"one numpy.exp over the same array : {N / t_exp / 1e6:8.1f} M samples/s")
+    print(f"ratio sampler / Python loop       : {t_loop / t_map:8.1f}x faster")
+    print(f"ratio sampler / numpy.exp         : {t_map / t_exp:8.1f}x the time of one exp")
+    # every composition of Figures 1-5
+    worst = rate
+    for comp_i in (Composition("sigmoid", "cross_entropy"), Composition("relu", "mse"),
+                   Composition("relu", "power", 4), Composition("piecewise_linear", "cross_entropy")):
+        for cls in "-+":
+            th = rotation_angle("class_mean", cls)
+            xx = rng.normal(0.0 if cls == "-" else 1.0, 0.25, N)
+            r = N / best_of(lambda: map_jumps(comp_i, xx, 0.8, 0.1, cls, 0.1, th))
+            worst = min(worst, r)
+            print(f"  {comp_i.label:34s} class {cls}: {r / 1e6:8.1f} M samples/s")
+    ok = worst >= BUDGET
+    print(f"budget >= {BUDGET:.0e} samples/s on one core: {'met' if ok else 'MISSED'} "
+          f"(slowest composition {worst / 1e6:.1f} M/s)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
