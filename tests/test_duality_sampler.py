@@ -147,3 +147,10 @@ def test_bad_input():
         train_sgd(comp, gamma=1.0, steps=0, rng=0)
     with pytest.raises(ValueError, match="q must be positive"):
         exact_density(comp, 1.0, 0.0, "+", np.array([0.0]), gamma=1.0, theta=0.5)
+
+
+def test_active_fraction_dead_and_alive():
+    from bbdlib.duality.training import active_fraction
+    comp = Composition("piecewise_linear", "cross_entropy")
+    fr = active_fraction(comp, [0.8, 0.5], [0.1, -8.0], n=10_000, rng=0)
+    assert 0.6 < fr[0] < 0.8 and fr[1] == 0.0

@@ -119,7 +119,8 @@ def exact_density(comp: Composition, w: float, b: float, cls: str, q, *, gamma: 
                 yi = np.clip(yi - step, Y.min(), Y.max())
             yb[inside] = yi
             jac = np.full(u.shape, np.nan)
-            jac[inside] = 1.0 / np.abs(jump_derivative(comp, yi, w, b, cls, gamma, theta))
+            with np.errstate(divide="ignore"):
+                jac[inside] = 1.0 / np.abs(jump_derivative(comp, yi, w, b, cls, gamma, theta))
             py = np.exp(-0.5 * ((yb - mu_y) / sd_y) ** 2) / (sd_y * math.sqrt(2 * math.pi))
             dens.append(np.where(inside, py * jac, 0.0))
             ys.append(yb)

@@ -107,11 +107,14 @@ def analyse_class(comp: Composition, w: float, b: float, cls: str, *, n_samples:
     theta = rotation_angle(theta_rule, cls, w, b)
     s = sample_jumps(comp, w, b, cls, n_samples, gamma=gamma, theta=theta, rng=rng)
     aq = s.abs_qdot
+    if aq.size < 100 or aq.max() <= aq.min() * (1 + 1e-9):
+        return ClassResult(cls, theta, s, None, None, float("nan"),
+                           note="degenerate: fewer than 100 non-zero jumps, or all jumps equal")
     try:
         lo, hi = fit_window(comp, w, b, cls, aq, gamma=gamma, theta=theta, tol=WINDOW_TOL)
-    except ValueError as exc:
+        fit = fit_truncated_powerlaw(aq, lo, hi, rng=rng, n_boot=n_boot)
+    except ValueError as exc:  # e.g. all jumps equal: no range to fit
         return ClassResult(cls, theta, s, None, None, float("nan"), note=str(exc))
-    fit = fit_truncated_powerlaw(aq, lo, hi, rng=rng, n_boot=n_boot)
     sel = (aq >= lo) & (aq <= hi)
     jac = s.jacobian[s.active][sel]
     # the red dots are a deterministic curve: least squares of log J on log|q̇′|

@@ -14,7 +14,7 @@ import numpy as np
 from bbdlib.duality.toy_model import CLASS_MEAN, CLASS_STD, CLASS_TARGET, Composition, check_class
 from bbdlib.validate import check_generator, check_int, check_real
 
-__all__ = ["TrainingResult", "train_sgd", "draw_dataset", "accuracy"]
+__all__ = ["TrainingResult", "train_sgd", "draw_dataset", "accuracy", "active_fraction"]
 
 
 @dataclass(frozen=True)
@@ -180,3 +180,19 @@ def train_sgd(
         drift_se_b=float(db.std(ddof=1) / np.sqrt(replicas)),
         trajectory=np.array(traj), steps=steps, gamma=gamma, batch=batch,
     )
+
+
+def active_fraction(comp: Composition, w, b, *, n: int = 20_000,
+                    rng: np.random.Generator | int = 0) -> np.ndarray:
+    """Fraction of a fresh balanced sample with f′(y) ≠ 0, for each (w, b) pair.
+
+    Zero means a *dead* network: no input produces a gradient, so SGD is frozen.
+    """
+    if not isinstance(comp, Composition):
+        raise TypeError(f"comp must be a Composition, got {type(comp).__name__}")
+    rng = check_generator("rng", rng)
+    n = check_int("n", n, minimum=1)
+    w = np.atleast_1d(np.asarray(w, dtype=float))
+    b = np.atleast_1d(np.asarray(b, dtype=float))
+    x, _ = draw_dataset(n, rng=rng)
+    return comp.active(w[:, None] * x[None, :] + b[:, None]).mean(axis=1)
