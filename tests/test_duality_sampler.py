@@ -154,3 +154,24 @@ def test_active_fraction_dead_and_alive():
     comp = Composition("piecewise_linear", "cross_entropy")
     fr = active_fraction(comp, [0.8, 0.5], [0.1, -8.0], n=10_000, rng=0)
     assert 0.6 < fr[0] < 0.8 and fr[1] == 0.0
+
+
+def test_critical_window_recovers_relu_law():
+    """At the critical point y = 0 of ReLU + y^n (class '−', θ = π/2) every approximation holds
+    to 10 %, and the MLE recovers k = (n-2)/(n-1) within its interval plus the stated allowance."""
+    from bbdlib.duality.density import critical_point, critical_window
+    comp = Composition("relu", "power", 3)
+    th = rotation_angle("class_mean", "-")
+    s = sample_jumps(comp, 0.864, 0.045, "-", 400_000, gamma=0.1, theta=th, rng=6)
+    lo, hi = critical_window(comp, 0.864, 0.045, "-", s.abs_qdot, gamma=0.1, theta=th)
+    assert critical_point(comp, "-") == 0.0 and critical_point(comp, "+") == 1.0
+    # at the upper edge y = (|q̇′| / (3 γ))^(1/2), p_y has fallen by at most 10 % from y = 0
+    y_edge = math.sqrt(hi / 0.3)
+    mu, sd = 0.045, 0.864 * 0.25
+    ratio = math.exp(-0.5 * ((y_edge - mu) / sd) ** 2) / math.exp(-0.5 * (mu / sd) ** 2)
+    assert abs(ratio - 1) == pytest.approx(0.1, abs=0.005)
+    fit = fit_truncated_powerlaw(s.abs_qdot, lo, hi, rng=0)
+    allowance = math.log10(1.1 / 0.9) / math.log10(hi / lo)
+    assert abs(fit.k - 0.5) <= max(fit.half_width, allowance)
+    with pytest.raises(ValueError, match="no finite critical point"):
+        critical_point(Composition("sigmoid", "mse"), "-")

@@ -19,7 +19,8 @@ from bbdlib.duality.sampler import check_sampler_args, jump_derivative, map_jump
 from bbdlib.duality.toy_model import CLASS_MEAN, CLASS_STD, CLASS_TARGET, Composition
 from bbdlib.validate import check_array, check_int, check_real
 
-__all__ = ["ExactDensity", "exact_density", "fit_window", "local_jacobian_exponent"]
+__all__ = ["ExactDensity", "exact_density", "fit_window", "local_jacobian_exponent",
+           "critical_point", "critical_window"]
 
 
 @dataclass(frozen=True)
@@ -187,3 +188,80 @@ def fit_window(comp: Composition, w: float, b: float, cls: str, abs_q, *, gamma:
         raise ValueError(f"no fitting range: the asymptotic form of {comp.label} for class "
                          f"'{cls}' holds nowhere inside the sampled range")
     return float(grid[best[0]]), float(grid[best[1]])
+
+
+def critical_point(comp: Composition, cls: str) -> float:
+    """The y* at which |q̇′| → 0 or ∞ by a power law, for ReLU and the piece-wise linear f.
+
+    ReLU/piece-wise linear with |f − t|^n: y* = t (H′ ∝ |y − t|^(n−1); for t = 0 the
+    kink y = 0).  Piece-wise linear with cross-entropy: y* = 1 for '−' (H′ = 1/(1 − y)),
+    y* = 0 for '+' (H′ = −1/y).  The sigmoid has no finite critical point.
+    """
+    from bbdlib.duality.toy_model import check_class
+
+    cls = check_class(cls)
+    if comp.activation == "sigmoid":
+        raise ValueError("activation 'sigmoid' has no finite critical point; allowed: 'relu', 'piecewise_linear'")
+    t = CLASS_TARGET[cls]
+    if comp.loss == "cross_entropy":
+        return 1.0 - t
+    return t
+
+
+def critical_window(comp: Composition, w: float, b: float, cls: str, abs_q, *, gamma: float,
+                    theta: float, tol: float = 0.1, q_low_quantile: float = 1e-3,
+                    n_grid: int = 20_001) -> tuple[float, float]:
+    """Fitting range at the critical point y* (ReLU, piece-wise linear): where every
+    approximation of Sec. 6 of [B] holds to a relative ``tol``.
+
+    On each side of y* that the class populates, the largest δ such that for all
+    |y − y*| ≤ δ on the active piece (i) p_y(y)/p_y(y*), (ii) the rotation factor
+    (x¹cos θ + sin θ)/(x¹*cos θ + sin θ) (the (Dy − C) of (6.4)) and (iii) dH/dy over its
+    asymptotic form all lie within 1 ± tol.  The range is from the ``q_low_quantile``
+    quantile of the sampled non-zero |q̇′| (a floor set by the data) to the smallest
+    |q̇′| reached at the edge y* ± δ of the sides; for a critical point where |q̇′| → ∞
+    (cross-entropy) it runs from the largest such |q̇′| to the ``1 − q_low_quantile``
+    quantile.  Raises ``ValueError`` if the range is empty.
+    """
+    comp, w, b, cls, gamma, theta = check_sampler_args(comp, w, b, cls, gamma, theta)
+    abs_q = check_array("abs_q", abs_q, ndim=1)
+    abs_q = abs_q[abs_q > 0]
+    if abs_q.size < 100:
+        raise ValueError("abs_q must hold at least 100 non-zero jumps")
+    ys = critical_point(comp, cls)
+    t = CLASS_TARGET[cls]
+    mu_y = w * CLASS_MEAN[cls] + b
+    sd_y = abs(w) * CLASS_STD[cls]
+    c, s = math.cos(theta), math.sin(theta)
+
+    def py(v):
+        return np.exp(-0.5 * ((v - mu_y) / sd_y) ** 2)
+
+    def factor(v):
+        return ((v - b) / w) * c + s
+
+    edges_q = []
+    for side in (-1.0, 1.0):
+        d = np.geomspace(1e-9, 1.0, n_grid)
+        v = ys + side * d
+        act = comp.active(v)
+        if not act[0]:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ok = (np.abs(py(v) / py(ys) - 1) <= tol) & (np.abs(factor(v) / factor(ys) - 1) <= tol) & act
+            ok &= np.abs(comp.dH(v, t) / comp.dH_asymptotic(v, t) - 1) <= tol
+        bad = np.flatnonzero(~ok)
+        last = (bad[0] - 1) if bad.size else d.size - 1
+        if last < 1:
+            continue
+        edges_q.append(abs(map_jumps(comp, (v[last] - b) / w, w, b, cls, gamma, theta)))
+    if not edges_q:
+        raise ValueError(f"no critical range for {comp.label}, class '{cls}'")
+    if comp.loss == "cross_entropy":  # |q̇′| → ∞ at y*
+        lo, hi = max(edges_q), float(np.quantile(abs_q, 1 - q_low_quantile))
+    else:
+        lo, hi = float(np.quantile(abs_q, q_low_quantile)), min(edges_q)
+    if not hi > lo:
+        raise ValueError(f"no critical range for {comp.label}, class '{cls}': the approximations "
+                         "hold only where there are no samples")
+    return float(lo), float(hi)
