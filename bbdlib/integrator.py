@@ -89,14 +89,17 @@ class ConstantDrive(_Drive):
 
 
 class OscillatingDrive(_Drive):
-    """``X(t) = X0 + A sin(ω t + φ)`` (elementwise ``A``, ``φ``) and a fixed target ``Y``."""
+    """``X(t) = X0 + A sin(ω t + φ)`` (elementwise ``A``, ``φ``) and a target
+    ``Y(t) = Y0 + B sin(ω t + ψ)`` (``B = 0`` by default: a fixed target)."""
 
-    def __init__(self, X0, amplitude, omega: float, Y, phase=0.0) -> None:
+    def __init__(self, X0, amplitude, omega: float, Y, phase=0.0, target_amplitude=0.0, target_phase=0.0) -> None:
         self.X0 = check_array("X0", X0, ndim=1)
         self.A = check_array("amplitude", np.broadcast_to(amplitude, self.X0.shape))
         self.phase = check_array("phase", np.broadcast_to(phase, self.X0.shape))
         self.omega = check_real("omega", omega)
         self.Y = check_array("Y", Y, ndim=1)
+        self.B = check_array("target_amplitude", np.broadcast_to(target_amplitude, self.Y.shape))
+        self.psi = check_array("target_phase", np.broadcast_to(target_phase, self.Y.shape))
         self.n_in, self.n_out = self.X0.size, self.Y.size
 
     def inputs(self, t):
@@ -105,8 +108,8 @@ class OscillatingDrive(_Drive):
         return self.X0 + self.A * s, self.omega * self.A * c, -self.omega**2 * self.A * s
 
     def targets(self, t):
-        Y = _tile(self.Y, t)
-        return Y, np.zeros_like(Y)
+        arg = self.omega * np.asarray(t, dtype=float)[..., None] + self.psi
+        return self.Y + self.B * np.sin(arg), self.omega * self.B * np.cos(arg)
 
 
 class SampleStream(_Drive):

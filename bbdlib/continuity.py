@@ -1,0 +1,206 @@
+"""Verification of the energy continuity equations of [A] along integrated trajectories.
+
+For a trajectory of eq. (4) this module measures, sector by sector (input ``m = 1``, bulk
+``1 < m < M``, output ``m = M``), the residual
+
+    ė_i^(m) (measured from sampled e(t))  -  [-γ D_{i,m} + Σ J_in - Σ J_out (- K^out)]
+
+relative to the size of its terms (:func:`bbdlib.energy.relative_residual`), the gap of the
+sum rule (17), and their convergence with the step size.  The yardstick is the integrator's
+own relative local truncation error at the same step
+(:func:`bbdlib.integrator.local_error_estimate`): a formula that holds leaves a residual of
+the size of that error and converging at the integrator's order; a formula that does not
+hold leaves a residual of order one that does not converge.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import energy as E
+from .integrator import ConstantDrive, OscillatingDrive, Trajectory, integrate, local_error_estimate
+from .network import Network
+from .validate import check_choice, check_generator, check_int, check_real
+
+__all__ = ["demo_problem", "Residuals", "residuals", "convergence", "fit_order", "output_sector", "layer_budget",
+           "study", "residual_table"]
+
+
+def demo_problem(widths, activation="tanh", loss="mse", *, drive="fixed", rng=0, weight_scale=1.0,
+                 velocity_scale=0.3, amplitude=0.5, omega=2.0):
+    """A random network, initial state and drive for the continuity checks.
+
+    ``drive="fixed"``: a fixed random pair ``(X, Y)``; ``"oscillating"``:
+    ``X(t) = X0 + amplitude·sin(ω t + φ_j)`` with random phases and a fixed ``Y``;
+    ``"moving"``: the same input and a moving target ``Y(t) = Y0 + amplitude·sin(ω t + ψ_i)``.
+    Returns ``(net, theta0, v0, drive)``.
+    """
+    net = Network(tuple(widths), activation, loss)
+    rng = check_generator("rng", rng)
+    drive = check_choice("drive", drive, ("fixed", "oscillating", "moving"))
+    th = net.init_params(rng, weight_scale=weight_scale)
+    v0 = check_real("velocity_scale", velocity_scale, low=0.0) * rng.normal(size=net.n_params)
+    X0 = rng.normal(size=net.widths[0])
+    Y = rng.uniform(size=net.widths[-1]) if loss == "bce" else rng.normal(size=net.widths[-1])
+    if drive == "fixed":
+        return net, th, v0, ConstantDrive(X0, Y)
+    phase = rng.uniform(0, 2 * np.pi, size=net.widths[0])
+    if drive == "oscillating":
+        return net, th, v0, OscillatingDrive(X0, amplitude, omega, Y, phase=phase)
+    psi = rng.uniform(0, 2 * np.pi, size=net.widths[-1])
+    return net, th, v0, OscillatingDrive(X0, amplitude, omega, Y, phase=phase, target_amplitude=amplitude,
+                                         target_phase=psi)
+
+
+@dataclass(frozen=True)
+class Residuals:
+    """Relative residuals of one trajectory (see the module docstring).
+
+    ``input, bulk, output``: continuity residuals of eqs. (26), (21), (31) with the
+    corrected output source (32); ``output_printed``: eq. (31) with (32) as printed;
+    ``output_nosum``: the printed ``K^out_i`` without the sum over ``i``;
+    ``eq19``: measured ``ė`` against the analytic eq. (19) (bulk);
+    ``sum_rule``: ``max_t |e^{γt}Σe - H| / max_t |H|`` with ``H = e^{γt}(½|Ẇ|²+½|ḃ|²+ℓ)``;
+    ``local_error``: the integrator's relative local truncation error at this step.
+    """
+
+    h: float
+    method: str
+    input: float
+    bulk: float
+    output: float
+    output_printed: float
+    output_nosum: float
+    eq19: float
+    sum_rule: float
+    local_error: float
+
+
+def residuals(traj: Trajectory, *, n_probe: int = 4) -> Residuals:
+    """All residuals of one trajectory (vectorised over sites and time)."""
+    if not isinstance(traj, Trajectory):
+        raise TypeError("traj must be a bbdlib.integrator.Trajectory")
+    k = E.kinematics(traj)
+    f = E.site_fields(k)
+    ed = E.measured_rate(f)
+    M = traj.net.depth
+    rhs = E.continuity_rhs(k, f, output="corrected")
+    terms = lambda m: [k.gamma * f.D[m], f.j_in[m], f.j_out[m]]  # noqa: E731
+    res = {m: E.relative_residual(ed[m], rhs[m], terms(m) + ([f.k_out] if m == M else [])) for m in range(1, M + 1)}
+    kp = f.k_out_printed
+    rp = E.continuity_rhs(k, f, output="printed")[M]
+    rn = E.continuity_rhs(k, f, output="printed_nosum")[M]
+    out_p = E.relative_residual(ed[M], rp, terms(M) + [np.sum(kp, axis=-1, keepdims=True)])
+    out_n = E.relative_residual(ed[M], rn, terms(M) + [kp])
+    r19 = max((E.relative_residual(ed[m], E.energy_rate_eq19(k, f, m), [E.energy_rate_eq19(k, f, m)])
+               for m in range(2, M)), default=np.nan)
+    H = E.mechanical_hamiltonian(k)
+    Hs = np.exp(k.gamma * k.t) * sum(f.e[m].sum(axis=-1) for m in range(1, M + 1))
+    return Residuals(
+        h=traj.h, method=traj.method, input=res[1],
+        bulk=max((res[m] for m in range(2, M)), default=np.nan), output=res[M],
+        output_printed=out_p, output_nosum=out_n, eq19=r19,
+        sum_rule=float(np.max(np.abs(Hs - H)) / np.max(np.abs(H))),
+        local_error=local_error_estimate(traj, n_probe=n_probe),
+    )
+
+
+def convergence(net, theta0, v0, drive, *, gamma, T, method, n_steps_list) -> list[Residuals]:
+    """:func:`residuals` for the same problem at several step counts (``h = T / n``)."""
+    T = check_real("T", T, low=0.0, low_inclusive=False)
+    out = []
+    for n in n_steps_list:
+        n = check_int("n_steps", n, minimum=8)
+        tr = integrate(net, theta0, v0, gamma=gamma, drive=drive, h=T / n, n_steps=n, method=method)
+        out.append(residuals(tr))
+    return out
+
+
+def fit_order(h, err) -> float:
+    """Least-squares slope of ``log err`` against ``log h``."""
+    h, err = np.asarray(h, dtype=float), np.asarray(err, dtype=float)
+    if h.size < 2 or np.any(err <= 0):
+        raise ValueError("need at least two positive errors to fit an order")
+    return float(np.polyfit(np.log(h), np.log(err), 1)[0])
+
+
+def output_sector(traj: Trajectory) -> dict:
+    """Output-site arrays (interior samples) for eqs. (31)-(32): measured ``ė``, the three
+    right-hand sides, the measured source ``K^out_meas = -ė - γD + ΣJ_in`` and the printed
+    and corrected ``K^out``, plus ``scale``, the largest term on the output layer."""
+    k = E.kinematics(traj)
+    f = E.site_fields(k)
+    M = f.M
+    ed = E.measured_rate(f)[M]
+    ok = np.all(np.isfinite(ed), axis=-1)
+    base = -k.gamma * f.D[M] + f.j_in[M]
+    out = {
+        "edot": ed[ok],
+        "rhs_printed": E.continuity_rhs(k, f, output="printed")[M][ok],
+        "rhs_nosum": E.continuity_rhs(k, f, output="printed_nosum")[M][ok],
+        "rhs_corrected": E.continuity_rhs(k, f, output="corrected")[M][ok],
+        "k_measured": (base - ed)[ok],
+        "k_printed": f.k_out_printed[ok],
+        "k_corrected": f.k_out[ok],
+    }
+    out["scale"] = float(max(np.max(np.abs(ed[ok])), np.max(np.abs(k.gamma * f.D[M][ok])), np.max(np.abs(f.j_in[M][ok]))))
+    return out
+
+
+def layer_budget(k: E.Kinematics, f: E.SiteFields) -> dict:
+    """Layer-summed energy budget: ``E_m = Σ_i e^(m)_i`` and its sources and sinks.
+
+    Returns per time step: ``energy[m]``, ``dissipation[m] = γ Σ_i D_{i,m}``,
+    ``flux[m] = Σ_i Σ_a J_{(i,m)→(a,m+1)}`` (layer m to m+1, ``m = 1..M-1``),
+    ``inject_in = Σ_i Σ_j K^in`` and ``inject_out = -Σ_i K^out_i`` (corrected (32)).
+    """
+    M = f.M
+    return {
+        "t": f.t,
+        "energy": np.stack([f.e[m].sum(-1) for m in range(1, M + 1)], axis=-1),
+        "dissipation": np.stack([k.gamma * f.D[m].sum(-1) for m in range(1, M + 1)], axis=-1),
+        "flux": np.stack([f.j_out[m].sum(-1) for m in range(1, M)], axis=-1),
+        "inject_in": f.j_in[1].sum(-1),
+        "inject_out": -f.k_out.sum(-1),
+    }
+
+
+def study(configs, *, gamma: float, T: float, n_steps: int, seed: int = 0, velocity_scale: float = 0.3,
+          methods=("cs2", "cs4")) -> list[dict]:
+    """Run the convergence study of the continuity chapter.
+
+    ``configs`` is a list of ``(widths, activation, loss, drive)``; each is integrated with
+    every method at ``n_steps, 2 n_steps, 4 n_steps`` over ``[0, T]``.  Returns one dict per
+    (config, method) with the :class:`Residuals` and the fitted orders.
+    """
+    n_steps = check_int("n_steps", n_steps, minimum=16)
+    out = []
+    for c, (widths, act, loss, drive) in enumerate(configs):
+        net, th, v0, dr = demo_problem(widths, act, loss, drive=drive, rng=seed + c, velocity_scale=velocity_scale)
+        for method in methods:
+            rs = convergence(net, th, v0, dr, gamma=gamma, T=T, method=method,
+                             n_steps_list=(n_steps, 2 * n_steps, 4 * n_steps))
+            hs = [r.h for r in rs]
+            orders = {key: fit_order(hs, [getattr(r, key) for r in rs])
+                      for key in ("input", "bulk", "output", "sum_rule", "local_error") if not np.isnan(getattr(rs[0], key))}
+            out.append({"config": c, "widths": tuple(widths), "activation": act, "loss": loss, "drive": drive,
+                        "method": method, "res": rs, "orders": orders})
+    return out
+
+
+def residual_table(rows: list[dict]) -> str:
+    """A Markdown table of a :func:`study` (residuals at the finest step, orders, printed output residual)."""
+    head = ("| # | widths | σ, loss | drive | method | h | ε_h (local error) | input (26) | bulk (21) | output (31), corrected "
+            "| orders in/bulk/out | sum rule (17) | output (31) as printed |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        f = r["res"][-1]
+        o = r["orders"]
+        bulk = "–" if np.isnan(f.bulk) else f"{f.bulk:.1e}"
+        ob = "–" if "bulk" not in o else f"{o['bulk']:.2f}"
+        lines.append(
+            f"| {r['config'] + 1} | {'-'.join(map(str, r['widths']))} | {r['activation']}, {r['loss']} | {r['drive']} | "
+            f"{r['method']} | {f.h:.2g} | {f.local_error:.1e} | {f.input:.1e} | {bulk} | {f.output:.1e} | "
+            f"{o['input']:.2f} / {ob} / {o['output']:.2f} | {f.sum_rule:.1e} | {f.output_printed:.2f} |")
+    return "\n".join(lines)
