@@ -30,7 +30,7 @@ from sympy.calculus.euler import euler_equations
 
 from bbdlib.validate import check_choice, check_int
 
-__all__ = ["local_links", "local_network_lagrangian", "Field", "field", "expand_density", "is_null_lagrangian", "sector_invariant", "printed_eq34",
+__all__ = ["local_links", "local_network_lagrangian", "Field", "field", "expand_density", "is_null_lagrangian", "coefficient_of", "draw_local_architecture", "sector_invariant", "printed_eq34",
            "printed_eq35_input", "riemann_sum_eq33"]
 
 
@@ -47,13 +47,19 @@ def local_network_lagrangian(width: int, depth: int):
 
     Returns ``(net, bulk, boundary)`` from :func:`bbdlib.symbolic.lagrangian.decompose`.
     """
-    from .lagrangian import decompose, network
+    from .lagrangian import is_data_term, lagrangian_wb, network
 
     links = set(local_links(width, depth))
     net = network((width,) * (depth + 1), loss="sitewise")
-    D = decompose(net)
     zero = {w: 0 for key, w in net.W.items() if key not in links}
-    return net, sp.expand(D.bulk.subs(zero).doit()), sp.expand(D.boundary.subs(zero).doit())
+    # zero the missing weights first (in L and in eq. (6)), then change variables
+    L_wb = lagrangian_wb(net).subs(zero)
+    f = {b: e.subs(zero) for b, e in net.bias_in_wz().items()}
+    L = sp.expand(L_wb.subs(f).doit())
+    terms = sp.Add.make_args(L)
+    bulk = sp.Add(*[a for a in terms if not is_data_term(net, a)])
+    boundary = sp.Add(*[a for a in terms if is_data_term(net, a)])
+    return net, bulk, boundary
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,7 @@ def is_null_lagrangian(F: Field, density: sp.Expr, sector: str = "bulk") -> bool
     return all(sp.expand(eq.lhs - eq.rhs) == 0 for eq in eqs)
 
 
-def _coeff_of_monomial(expr: sp.Expr, monomial: sp.Expr) -> sp.Expr:
+def coefficient_of(expr: sp.Expr, monomial: sp.Expr) -> sp.Expr:
     """Sum of the coefficients (free of fields) of ``monomial`` among the terms of ``expr``."""
     out = sp.Integer(0)
     for term in sp.Add.make_args(sp.expand(expr)):
@@ -193,8 +199,8 @@ def sector_invariant(expr: sp.Expr, prefactor: sp.Expr, u: sp.Expr, coord: sp.Sy
     both coefficients by the same amount, plus terms outside this sector), for
     ``prefactor`` free of ``coord`` derivatives of ``u``.
     """
-    c1 = _coeff_of_monomial(expr, prefactor * sp.diff(u, coord) ** 2)
-    c2 = _coeff_of_monomial(expr, prefactor * u * sp.diff(u, coord, 2))
+    c1 = coefficient_of(expr, prefactor * sp.diff(u, coord) ** 2)
+    c2 = coefficient_of(expr, prefactor * u * sp.diff(u, coord, 2))
     return sp.expand(c1 - c2)
 
 
@@ -240,3 +246,36 @@ def riemann_sum_eq33(kernel, z, n: int, length: float = 1.0):
     cont = np.array([quad(lambda s: kernel(xi, s) * np.tanh(z(s)), 0.0, length,
                           epsabs=1e-13, epsrel=1e-13, limit=200)[0] for xi in xs])
     return float(np.max(np.abs(disc - cont)))
+
+
+def draw_local_architecture(ax, width: int, depth: int) -> None:
+    """Draw the architecture of Fig. 3 from :func:`local_links` (matplotlib only).
+
+    Depth runs upwards: inputs ``X`` at the bottom (layer 0), neurons ``z^{(1..M)}``, targets
+    ``Y`` beside the output layer (joined to ``Z`` by the loss, dashed).  Links that wrap
+    around the periodic width direction are drawn as short stubs leaving the frame.
+    """
+    links = local_links(width, depth)
+    N, M = width, depth
+    for (m, i, j) in links:
+        x0, y0, x1, y1 = j, m, i, m + 1
+        if abs(i - j) > 1:                       # periodic wrap-around
+            d = 0.5 if j > i else -0.5
+            ax.plot([x0, x0 + d], [y0, y0 + 0.5], color="#c0392b", lw=1, ls=":")
+            ax.plot([x1 - d, x1], [y1 - 0.5, y1], color="#c0392b", lw=1, ls=":")
+        else:
+            ax.plot([x0, x1], [y0, y1], color="#c0392b", lw=1)
+    for i in range(1, N + 1):
+        ax.plot([i, i], [M, M + 0.6], color="#e67e22", lw=1, ls="--")
+    xs = list(range(1, N + 1))
+    ax.scatter(xs, [0] * N, marker="D", s=60, color="#e67e22", zorder=3, label="input X")
+    for m in range(1, M + 1):
+        ax.scatter(xs, [m] * N, marker="o", s=70, color="#1f4e9c", zorder=3,
+                   label="neuron z" if m == 1 else None)
+    ax.scatter(xs, [M + 0.6] * N, marker="D", s=60, color="#7f7f7f", zorder=3, label="target Y")
+    ax.set_xlim(0.2, N + 0.8)
+    ax.set_xticks(xs)
+    ax.set_xlabel("width index i (periodic)")
+    ax.set_yticks(range(M + 1))
+    ax.set_ylabel("depth m")
+    ax.grid(False)
