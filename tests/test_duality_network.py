@@ -125,3 +125,45 @@ def test_bad_input_raises(setup):
         nw.activation_dynamics(x, np.full(arch.K, np.nan), arch)
     with pytest.raises(ValueError, match="w must be square"):
         nw.nilpotency_index(np.zeros((2, 3)))
+
+
+def test_rotated_learning_map_metric(setup):
+    arch, rng, q, x, t = setup
+    K = arch.K
+    Lam = np.eye(K) + 0.3 * rng.normal(size=(K, K))
+    R = np.eye(K)[:2]
+    r = nw.rotated_learning_map(x, q, t, arch, Lam, R, gamma=0.1)
+    np.testing.assert_allclose(r["form_41"], r["qdot_p"], atol=1e-7 * np.abs(r["qdot_p"]).max())
+    assert np.abs(r["naive"] - r["qdot_p"]).max() > 1e-3
+    with pytest.raises(ValueError, match="Lam"):
+        nw.rotated_learning_map(x, q, t, arch, np.zeros((K, K)), R)
+
+
+def test_duality_jacobian_terms_sum_to_exact():
+    arch = nw.feed_forward([2, 3, 1])
+    rng = np.random.default_rng(5)
+    q = nw.random_parameters(arch, rng)
+    x = rng.normal(size=(20, 2))
+    K = arch.K
+    d = nw.duality_jacobian_terms(x, q, np.ones(1), arch, np.eye(K), np.eye(K)[:2], gamma=0.2)
+    sc = np.abs(d["exact"]).max()
+    np.testing.assert_allclose((d["term1"] + d["term2_total"]) / sc, d["exact"] / sc, atol=1e-7)
+    np.testing.assert_allclose(-0.2 * d["M"], d["term1"] + d["term2_total"], atol=1e-14)
+
+
+def test_block_diagonal_steps_depend_on_own_input():
+    blk = nw.block_diagonal(2)
+    q = np.array([1.0, 0.5, -0.7, 0.2])
+    x = np.array([[0.3, -1.0], [0.3, 2.0]])
+    s = nw.learning_map(x, q, np.zeros(2), blk, activation="sigmoid")["qdot"]
+    np.testing.assert_allclose(s[0, :2], s[1, :2])          # block 1 ignores input 2
+
+
+def test_pushforward_bin_probabilities_matches_gaussian_cdf():
+    from scipy import stats
+    edges = np.linspace(-3, 5, 17)
+    p = nw.pushforward_bin_probabilities(lambda x: 2 * x + 1, edges, mean=0.0, std=1.0)
+    exact = np.diff(stats.norm.cdf((edges - 1) / 2))
+    np.testing.assert_allclose(p, exact, atol=1e-6)
+    with pytest.raises(ValueError, match="edges"):
+        nw.pushforward_bin_probabilities(lambda x: x, [1.0, 0.0], mean=0.0, std=1.0)

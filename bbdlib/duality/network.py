@@ -48,6 +48,9 @@ __all__ = [
     "finite_difference_gradient",
     "pushforward_density",
     "pushforward_bin_probabilities",
+    "block_diagonal",
+    "rotated_learning_map",
+    "duality_jacobian_terms",
 ]
 
 ACTIVATIONS = ("tanh", "sigmoid", "identity")
@@ -445,3 +448,103 @@ def pushforward_bin_probabilities(qdot_of_x: Callable, edges, *, mean: float, st
     idx = np.searchsorted(edges, g, side="right") - 1
     ok = (idx >= 0) & (idx < edges.size - 1)
     return np.bincount(idx[ok], weights=px[ok] * dx, minlength=edges.size - 1)
+
+
+def block_diagonal(n_blocks: int) -> Architecture:
+    """``n_blocks`` independent one-input/one-output toy networks side by side (sec. 5 of [B]).
+
+    Input i feeds only output i: q_{2i} is the weight w_(n+i, i) and q_{2i+1} the bias of
+    output i, so the learning steps of different blocks depend on different inputs.
+    """
+    n_blocks = check_int("n_blocks", n_blocks, minimum=1)
+    N, K = 2 * n_blocks, 2 * n_blocks
+    W = np.zeros((K, N, N))
+    B = np.zeros((K, N))
+    for i in range(n_blocks):
+        W[2 * i, n_blocks + i, i] = 1.0
+        B[2 * i + 1, n_blocks + i] = 1.0
+    boundary = np.zeros(N, bool)
+    boundary[:n_blocks] = True
+    return Architecture(W=W, B=B, boundary=boundary, output=~boundary, n_steps=1,
+                        layers=(tuple(range(n_blocks)), tuple(range(n_blocks, N))))
+
+
+def _check_lam_R(Lam, R, K: int) -> tuple[np.ndarray, np.ndarray]:
+    Lam = check_array("Lam", Lam, shape=(K, K))
+    if abs(np.linalg.det(Lam)) < 1e-12:
+        raise ValueError("Lam must be invertible")
+    R = check_array("R", R, ndim=2)
+    if R.shape[1] != K:
+        raise ValueError(f"R must have shape (n, {K}), got {R.shape}")
+    return Lam, R
+
+
+def rotated_learning_map(x_in, q, target, arch: Architecture, Lam, R, *, activation: str = "tanh",
+                         gamma: float = 1.0, h: float = 1e-6) -> dict[str, np.ndarray]:
+    """Eq. (4.1) of [B]: q̇' = R Λ q̇ against -γ R g ∇_{q'} H, with ∇_{q'} H by finite differences.
+
+    ``q' = Λ q`` (eq. (3.9)), so H as a function of q' is H(Λ⁻¹ q'); its gradient is taken by
+    central differences in q' (independently of the chain rule), and g = Λ Λᵀ.  Returns
+    ``qdot_p`` (n, R rows) = R Λ q̇, ``form_41`` = -γ R g ∇_{q'}H, ``naive`` = -γ R ∇_{q'}H
+    (gradient descent done directly in the primed coordinates, as if g = δ).
+    """
+    arch = _check_arch(arch)
+    Lam, R = _check_lam_R(Lam, R, arch.K)
+    q = _check_q(q, arch)
+    h = check_real("h", h, low=0.0, low_inclusive=False)
+    qd = learning_map(x_in, q, target, arch, activation=activation, gamma=gamma)["qdot"]
+    qp = Lam @ q
+    Li = np.linalg.inv(Lam)
+    grad_p = np.stack([(loss(x_in, Li @ (qp + h * e), target, arch, activation=activation)
+                        - loss(x_in, Li @ (qp - h * e), target, arch, activation=activation)) / (2 * h)
+                       for e in np.eye(arch.K)], axis=1)
+    g = Lam @ Lam.T
+    return {"qdot_p": qd @ (R @ Lam).T, "form_41": -gamma * grad_p @ (R @ g).T,
+            "naive": -gamma * grad_p @ R.T}
+
+
+def duality_jacobian_terms(x_in, q, target, arch: Architecture, Lam, R, *, activation: str = "tanh",
+                           gamma: float = 1.0, h: float = 1e-5) -> dict[str, np.ndarray]:
+    """The Jacobian ∂q̇'_i/∂x^k of eq. (4.2) of [B] and its two printed terms, for MSE loss.
+
+    With q̇' = -γ R g ∂f_j/∂q' ∂H/∂f_j (eq. (4.1), H_q = 0) and H = Σ (f_j - t_j)²:
+
+    ``exact``  central differences in x of the analytic q̇' (n, n_R, N_∂);
+    ``term1``  -γ R g (∂²f_j/∂x^k ∂q'_l) ∂H/∂f_j (mixed derivative by differences of the
+               analytic ∂f/∂q');
+    ``term2_partial``  -γ R g ∂f_j/∂q'_l ∂²H/∂x^k∂f_j with the *explicit* x-dependence of H
+               only, which is zero for inputs (the labels are held fixed);
+    ``term2_total``  the same with the total derivative d/dx^k of ∂H/∂f_j, i.e.
+               -γ R g ∂f_j/∂q'_l · 2 ∂f_j/∂x^k;
+    ``M``  the bracket of eq. (4.3), (term1 + term2_total) / (-γ).
+    """
+    arch = _check_arch(arch)
+    Lam, R = _check_lam_R(Lam, R, arch.K)
+    x_in = _check_inputs(x_in, arch)
+    q = _check_q(q, arch)
+    gamma = check_real("gamma", gamma, low=0.0, low_inclusive=False)
+    h = check_real("h", h, low=0.0, low_inclusive=False)
+    Li = np.linalg.inv(Lam)
+    Rg = R @ Lam @ Lam.T
+
+    def qdot_p(x):
+        return learning_map(x, q, target, arch, activation=activation, gamma=gamma)["qdot"] @ (R @ Lam).T
+
+    def dfdqp(x):                    # ∂f_j/∂q'_l = ∂f_j/∂q_m (Λ⁻¹)_ml ; (n, n_out, K)
+        return output_jacobian(x, q, arch, activation=activation) @ Li
+
+    def fout(x):
+        return activation_dynamics(x, q, arch, activation=activation)[-1][:, arch.output]
+
+    nb = x_in.shape[1]
+    eye = np.eye(nb)
+    exact = np.stack([(qdot_p(x_in + h * e) - qdot_p(x_in - h * e)) / (2 * h) for e in eye], axis=2)
+    d2f = np.stack([(dfdqp(x_in + h * e) - dfdqp(x_in - h * e)) / (2 * h) for e in eye], axis=3)
+    dfdx = np.stack([(fout(x_in + h * e) - fout(x_in - h * e)) / (2 * h) for e in eye], axis=2)
+    tgt = np.broadcast_to(np.asarray(target, float), fout(x_in).shape)
+    dHdf = 2.0 * (fout(x_in) - tgt)
+    J1 = dfdqp(x_in)
+    term1 = -gamma * np.einsum("il,njlk,nj->nik", Rg, d2f, dHdf)
+    term2_total = -gamma * np.einsum("il,njl,njk->nik", Rg, J1, 2.0 * dfdx)
+    return {"exact": exact, "term1": term1, "term2_partial": np.zeros_like(term1),
+            "term2_total": term2_total, "M": (term1 + term2_total) / (-gamma)}
