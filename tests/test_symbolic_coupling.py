@@ -40,3 +40,36 @@ def test_translation_check_can_fail():
     D = decompose(net)
     broken = D.bulk + sp.diff(net.W[(2, 1, 1)], net.t) ** 2
     assert any(r != 0 for r in translation_check(net, broken).values())
+
+
+def test_exchange_symmetry_of_hidden_layers():
+    from bbdlib.symbolic.coupling import permute_layer
+    net = network((2, 3, 2, 1))
+    D = decompose(net)
+    for layer, perm in ((1, (2, 3, 1)), (2, (2, 1))):
+        assert sp.expand(permute_layer(net, D.L_wz, layer, perm) - D.L_wz) == 0
+        assert sp.expand(permute_layer(net, D.L_wb, layer, perm, basis="Wb") - D.L_wb) == 0
+    # permuting the neurons without their weights is not a symmetry
+    z = net.z
+    bad = sp.expand(D.L_wz.subs({z[(1, 1)]: z[(1, 2)], z[(1, 2)]: z[(1, 1)]}, simultaneous=True).doit())
+    assert sp.expand(bad - D.L_wz) != 0
+    with pytest.raises(ValueError):
+        permute_layer(net, D.L_wz, 1, (1, 1, 2))
+    with pytest.raises(ValueError):
+        permute_layer(net, D.L_wz, 3, (1,))
+
+
+def test_drawing_smoke():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from bbdlib.symbolic.coupling import draw_coupling_graph
+    from bbdlib.symbolic.field import draw_local_architecture
+    net = network((2, 2, 1))
+    D = decompose(net)
+    fig, ax = plt.subplots(1, 3)
+    draw_coupling_graph(coupling_graph(net, D.L_wb, "Wb"), net, ax[0])
+    draw_coupling_graph(coupling_graph(net, D.L_wz, "Wz"), net, ax[1])
+    draw_local_architecture(ax[2], 4, 2)
+    assert len(ax[1].collections) >= 2 and len(ax[2].lines) > 0
+    plt.close(fig)

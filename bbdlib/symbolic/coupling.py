@@ -17,7 +17,7 @@ import sympy as sp
 from .lagrangian import Network
 
 __all__ = ["CouplingGraph", "coupling_graph", "link_blocks", "shift", "translation_check",
-           "draw_coupling_graph"]
+           "permute_layer", "draw_coupling_graph"]
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,37 @@ def translation_check(net: Network, bulk: sp.Expr) -> dict[int, sp.Expr]:
     """
     blocks = link_blocks(net, bulk)
     return {m: sp.expand(shift(net, blocks[m]) - blocks[m + 1]) for m in range(1, net.M - 1)}
+
+
+def permute_layer(net: Network, expr: sp.Expr, layer: int, perm, basis: str = "Wz") -> sp.Expr:
+    """Relabel the neurons of hidden layer ``layer`` by the permutation ``perm`` (footnote 5 of [A]).
+
+    ``perm`` is a sequence holding ``1..N_layer`` in a new order: neuron ``i`` becomes
+    ``perm[i-1]``.  Maps ``z^{(layer)}_i`` (or, in the (W, b) basis, ``b^{(layer-1)}_i``),
+    the rows ``W^{(layer-1)}_{i j}`` and the columns ``W^{(layer)}_{a i}`` accordingly.
+    """
+    from bbdlib.validate import check_choice, check_int
+
+    check_choice("basis", basis, ["Wb", "Wz"])
+    layer = check_int("layer", layer, minimum=1, maximum=net.M - 1)
+    n = net.widths[layer]
+    perm = tuple(perm)
+    if sorted(perm) != list(range(1, n + 1)):
+        raise ValueError(f"perm must be a permutation of 1..{n}, got {perm!r}")
+    p = {i: perm[i - 1] for i in range(1, n + 1)}
+    rep = {}
+    for (m, i, j), w in net.W.items():
+        if m == layer - 1:
+            rep[w] = net.W[(m, p[i], j)]
+        elif m == layer:
+            rep[w] = net.W[(m, i, p[j])]
+    if basis == "Wz":
+        for i in range(1, n + 1):
+            rep[net.z[(layer, i)]] = net.z[(layer, p[i])]
+    else:
+        for i in range(1, n + 1):
+            rep[net.b[(layer - 1, i)]] = net.b[(layer - 1, p[i])]
+    return sp.expand(expr.subs(rep, simultaneous=True).doit())
 
 
 def draw_coupling_graph(g: CouplingGraph, net: Network, ax, *, title: str = "") -> None:
