@@ -16,8 +16,9 @@ CHAPTERS ?= $(shell find chapters -name '*.md' -path 'chapters/*/*' | sort)
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# Kernels must draw inline: a backend forced from outside would swallow every figure.
+unexport MPLBACKEND
 
 .PHONY: all book test unit nbtest booktest venv clean bench help
 all: book

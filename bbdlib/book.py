@@ -9,6 +9,7 @@ executes nothing.  A chapter that fails stops the build here, with its traceback
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -24,6 +25,8 @@ def execute_chapters(chapters: list[str | Path], cache_path: str | Path, *,
     from jupyter_cache.executors import load_executor
 
     cache_path = Path(cache_path)
+    # A kernel draws figures inline only if MPLBACKEND does not force another backend.
+    os.environ.pop("MPLBACKEND", None)
     if cache_path.exists():
         shutil.rmtree(cache_path)
     cache = get_cache(str(cache_path))

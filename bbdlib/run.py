@@ -103,6 +103,8 @@ def run_chapter(chapter: str | Path, parameters: dict[str, Any], out: str | Path
     out.mkdir(parents=True, exist_ok=True)
     stem = chapter.stem
     os.environ["BBD_CLAIMS_DIR"] = str(out / "claims")
+    # A kernel draws figures inline only if MPLBACKEND does not force another backend.
+    os.environ.pop("MPLBACKEND", None)
     nb_path = out / f"{stem}.ipynb"
     failure = None
     try:

@@ -46,6 +46,12 @@ def test_no_remote_resources_in_html_css_js():
     assert not offenders, "remote resources referenced:\n" + "\n".join(offenders[:20])
 
 
+def test_chapter_figures_are_rendered():
+    _built()
+    page = CHAPTER.read_text()
+    assert re.search(r"<img[^>]+src=\"[^\"]+\.png\"", page), "no figure in the Appendix A chapter"
+
+
 def test_mathjax_is_served_from_the_build():
     _built()
     page = CHAPTER.read_text()
