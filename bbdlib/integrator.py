@@ -116,9 +116,10 @@ class SampleStream(_Drive):
     """A stream of training samples ``(X_k, Y_k)``, each shown for ``dwell`` time units.
 
     Sample ``k`` is held on ``[k·dwell, (k+1)·dwell - ramp)`` and blended into sample
-    ``k+1`` over the last ``ramp`` time units with the quintic smoothstep
-    ``s(u) = 6u⁵ - 15u⁴ + 10u³`` (so ``X, Ẋ, Ẍ`` are continuous).  ``ramp = 0`` gives
-    the piecewise-constant stream of SGD (abrupt switches; then the energy densities
+    ``k+1`` over the last ``ramp`` time units with the C^∞ step
+    ``s(u) = 1 / (1 + exp((1 - 2u) / (u (1 - u))))`` (all derivatives vanish at ``u = 0, 1``,
+    so ``X(t)`` is infinitely smooth and the integrators keep their orders).  ``ramp = 0``
+    gives the piecewise-constant stream of SGD (abrupt switches; then the energy densities
     jump at the switching times).  After the last sample the stream wraps around.
     """
 
@@ -131,6 +132,22 @@ class SampleStream(_Drive):
         self.ramp = check_real("ramp", ramp, low=0.0, high=self.dwell)
         self.n_in, self.n_out = self.Xs.shape[1], self.Ys.shape[1]
 
+    @staticmethod
+    def _step(u):
+        """``s(u), s'(u), s''(u)`` of the C^∞ step on ``[0, 1]`` (0 and 1 outside)."""
+        inside = (u > 0.0) & (u < 1.0)
+        uu = np.where(inside, u, 0.5)
+        w = uu * (1.0 - uu)
+        phi = (2.0 * uu - 1.0) / w
+        dphi = (2.0 * uu * uu - 2.0 * uu + 1.0) / w**2
+        ddphi = (4.0 * uu - 2.0) * (uu * uu - uu + 1.0) / w**3
+        s = 0.5 * (1.0 + np.tanh(0.5 * phi))
+        ss = s * (1.0 - s)
+        s = np.where(inside, s, (u >= 1.0).astype(float))
+        ds = np.where(inside, ss * dphi, 0.0)
+        dds = np.where(inside, ss * ((1.0 - 2.0 * np.where(inside, s, 0.5)) * dphi**2 + ddphi), 0.0)
+        return s, ds, dds
+
     def _blend(self, V, t):
         t = np.asarray(t, dtype=float)
         n = V.shape[0]
@@ -139,12 +156,10 @@ class SampleStream(_Drive):
         cur, nxt = V[k % n], V[(k + 1) % n]
         if self.ramp == 0.0:
             return cur, np.zeros_like(cur), np.zeros_like(cur)
-        u = np.clip((tau - (self.dwell - self.ramp)) / self.ramp, 0.0, 1.0)[..., None]
-        s = u**3 * (10.0 - 15.0 * u + 6.0 * u**2)
-        ds = 30.0 * u**2 * (1.0 - u) ** 2 / self.ramp
-        dds = 60.0 * u * (1.0 - u) * (1.0 - 2.0 * u) / self.ramp**2
+        u = ((tau - (self.dwell - self.ramp)) / self.ramp)[..., None]
+        s, ds, dds = self._step(u)
         d = nxt - cur
-        return cur + s * d, ds * d, dds * d
+        return cur + s * d, ds / self.ramp * d, dds / self.ramp**2 * d
 
     def inputs(self, t):
         return self._blend(self.Xs, t)
