@@ -173,16 +173,20 @@ class Equivalence:
         return self.unit_triangular and all(r == 0 for r in self.residuals.values())
 
 
-def equivalence_to_eq4(net: Network, L_wb: sp.Expr, L_wz: sp.Expr) -> Equivalence:
+def equivalence_to_eq4(net: Network, L_wb: sp.Expr, L_wz: sp.Expr, *,
+                       E_q: dict | None = None, E_Q: dict | None = None) -> Equivalence:
     """Prove that the (W, z) equations of motion are equivalent to eq. (4) in (W, b).
 
     Computes both sets of damped Euler–Lagrange equations independently with sympy,
     substitutes eq. (6) into the (W, b) ones, and checks ``E_Q = J^T (E_q o f)`` term by
     term, together with the unit-triangular form of ``J`` (``det J = 1``): the two systems
-    have the same solutions.
+    have the same solutions.  ``E_q`` / ``E_Q`` may pass equations already computed by
+    :func:`eom_wb` / :func:`eom_wz` for the same ``net`` and Lagrangians.
     """
-    E_q = eom_wb(net, L_wb)
-    E_Q = eom_wz(net, L_wz)
+    if E_q is None:
+        E_q = eom_wb(net, L_wb)
+    if E_Q is None:
+        E_Q = eom_wz(net, L_wz)
     f = net.bias_in_wz()
     qs = net.variables("Wb")
     Qs = net.variables("Wz")
