@@ -146,6 +146,15 @@ class Composition:
     def dH(self, y, t: float):
         """dH(f(y))/dy = H_f f′ (zero where f′ = 0)."""
         y = np.asarray(y, dtype=float)
+        if self.activation == "sigmoid":  # fast path: every y is active, two expit calls
+            sm = expit(-y)
+            if self.loss == "cross_entropy":
+                return -sm if t == 1.0 else expit(y)  # f - t without cancellation
+            s = expit(y)
+            r = -sm if t == 1.0 else s
+            if self.n == 2.0:
+                return 2.0 * r * s * sm
+            return self.n * np.abs(r) ** (self.n - 1.0) * np.sign(r) * s * sm
         act = self.active(y)
         r = self.residual(y, t)
         if self.loss == "cross_entropy":
