@@ -92,3 +92,14 @@ def test_bad_options():
         network((2, 2, 2), loss="mse")
     with pytest.raises(TypeError):
         network((2, 2, 2), time_dependent_data=1)
+
+
+def test_display_form():
+    from bbdlib.symbolic.lagrangian import display_form
+    net = network((1, 1, 1), loss="sitewise")
+    D = decompose(net)
+    e = display_form(D.L_wz, net.t)
+    assert not e.atoms(sp.Derivative)
+    names = {s.name for s in e.free_symbols}
+    assert r"\dot{W}^{(0)}_{1,1}" in names and r"\dot{z}^{(2)}_{1}" in names and "X_{1}" in names
+    assert "\\sigma'" in sp.latex(e) and "\\ell_{1}" in sp.latex(e)

@@ -35,6 +35,7 @@ __all__ = [
     "printed_eq7",
     "derived_eq7",
     "is_data_term",
+    "display_form",
 ]
 
 
@@ -323,3 +324,35 @@ def derived_eq7(net: Network) -> tuple[sp.Expr, sp.Expr]:
     coefficient ``1/2``.
     """
     return printed_eq7(net, boundary_coefficient=sp.Rational(1, 2), m_from=1)
+
+
+def display_form(expr: sp.Expr, t: sp.Symbol) -> sp.Expr:
+    """A copy of ``expr`` for display: ``f(t) -> f``, ``df/dt -> \\dot f``, ``d^2f/dt^2 -> \\ddot f``,
+    ``d sigma(z)/dz -> sigma'(z)`` (symbols with LaTeX names; not for further algebra)."""
+    from sympy.core.function import AppliedUndef
+
+    def dotted(name: str, n: int) -> str:
+        cut = min([k for k in (name.find("^"), name.find("_")) if k > 0], default=len(name))
+        acc = {1: r"\dot", 2: r"\ddot"}.get(n, r"\dddot")
+        return f"{acc}{{{name[:cut]}}}{name[cut:]}"
+
+    rep = {}
+    for d in expr.atoms(sp.Derivative):
+        f = d.expr
+        if isinstance(f, AppliedUndef) and f.args == (t,) and set(d.variables) == {t}:
+            rep[d] = sp.Symbol(dotted(f.func.__name__, d.derivative_count))
+        elif isinstance(f, AppliedUndef) and len(f.args) == 1 and d.variables == (f.args[0],):
+            rep[d] = sp.Function(_tex_name(f.func.__name__) + "'")(f.args[0])
+    e = expr.xreplace(rep)
+    funcs = {f: sp.Symbol(f.func.__name__) for f in e.atoms(AppliedUndef) if f.args == (t,)}
+    e = e.xreplace(funcs)
+    others = {f: sp.Function(_tex_name(f.func.__name__))(*f.args) for f in e.atoms(AppliedUndef)
+              if _tex_name(f.func.__name__) != f.func.__name__}
+    return e.xreplace(others)
+
+
+def _tex_name(name: str) -> str:
+    for word in ("sigma", "ell"):
+        if name.startswith(word):
+            return "\\" + name
+    return name
