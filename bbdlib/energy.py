@@ -425,13 +425,18 @@ def stream_site_fields(net, theta0, v0, *, gamma, drive, h, n_steps, method="cs2
 
     The ``∫dt`` terms are accumulated across chunks with the trapezoid rule.  Returns a
     dict with the saved times and, per site layer ``m``, arrays of ``e, D, j_in, j_out``
-    (every ``keep_every``-th time step), and ``layer_e`` (``Σ_i e^(m)_i`` at every step).
+    (every ``keep_every``-th time step), ``layer_e`` (``Σ_i e^(m)_i`` at every step), the
+    layer budget at every step (``dissipation[:, m-1] = γ Σ_i D_{i,m}``, ``flux[:, m-1] =
+    Σ_i Σ_a J_{(i,m)→(a,m+1)}``, ``inject_in = Σ K^in``, ``inject_out = -Σ K^out`` with the
+    corrected (32), ``loss``, ``kinetic = ½|Ẇ|² + ½|ḃ|²``) and ``checkpoints``: ``(t, theta)`` at the end of every chunk.
     """
     M = net.depth
     keys = ("e", "D", "j_in", "j_out")
     keep = {key: [[] for _ in range(M + 1)] for key in keys}
     ts, layer_e, tk = [], [], []
-    I_last, g_last, t_last = None, None, None
+    bud = {"dissipation": [], "flux": [], "inject_in": [], "inject_out": [], "loss": [], "kinetic": []}
+    ck_t, ck_theta = [], []
+    I_last, t_last = None, None
     count = 0
     for part in iter_integrate(net, theta0, v0, gamma=gamma, drive=drive, h=h, n_steps=n_steps,
                                method=method, chunk=chunk):
@@ -450,6 +455,14 @@ def stream_site_fields(net, theta0, v0, *, gamma, drive, h, n_steps, method="cs2
         t_last = part.t[-1]
         ts.append(part.t)
         layer_e.append(np.stack([f.e[m].sum(axis=-1) for m in range(1, M + 1)], axis=-1))
+        bud["dissipation"].append(np.stack([gamma * f.D[m].sum(-1) for m in range(1, M + 1)], axis=-1))
+        bud["flux"].append(np.stack([f.j_out[m].sum(-1) for m in range(1, M)], axis=-1))
+        bud["inject_in"].append(f.j_in[1].sum(-1))
+        bud["inject_out"].append(-f.k_out.sum(-1))
+        bud["loss"].append(kin.loss_i.sum(-1))
+        bud["kinetic"].append(0.5 * np.sum(part.v**2, axis=-1))
+        ck_t.append(part.t[-1])
+        ck_theta.append(part.theta[-1].copy())
         sel = (np.arange(count, count + part.t.size) % keep_every) == 0
         tk.append(part.t[sel])
         for key in keys:
@@ -457,7 +470,10 @@ def stream_site_fields(net, theta0, v0, *, gamma, drive, h, n_steps, method="cs2
             for m in range(1, M + 1):
                 keep[key][m].append(arrs[m][sel])
         count += part.t.size
-    out = {"t": np.concatenate(ts), "layer_e": np.concatenate(layer_e), "t_kept": np.concatenate(tk)}
+    out = {"t": np.concatenate(ts), "layer_e": np.concatenate(layer_e), "t_kept": np.concatenate(tk),
+           "checkpoints": (np.array(ck_t), np.array(ck_theta))}
+    for key, val in bud.items():
+        out[key] = np.concatenate(val)
     for key in keys:
         out[key] = [None] + [np.concatenate(keep[key][m]) for m in range(1, M + 1)]
     return out
