@@ -14,7 +14,8 @@ import numpy as np
 from bbdlib.duality.toy_model import CLASS_MEAN, CLASS_STD, CLASS_TARGET, Composition, check_class
 from bbdlib.validate import check_generator, check_int, check_real
 
-__all__ = ["TrainingResult", "train_sgd", "draw_dataset", "accuracy", "active_fraction"]
+__all__ = ["TrainingResult", "train_sgd", "draw_dataset", "accuracy", "active_fraction",
+           "equilibrium_jumps"]
 
 
 @dataclass(frozen=True)
@@ -196,3 +197,57 @@ def active_fraction(comp: Composition, w, b, *, n: int = 20_000,
     b = np.atleast_1d(np.asarray(b, dtype=float))
     x, _ = draw_dataset(n, rng=rng)
     return comp.active(w[:, None] * x[None, :] + b[:, None]).mean(axis=1)
+
+
+def equilibrium_jumps(comp: Composition, w0: float, b0: float, *, gamma: float, steps: int,
+                      thetas: dict, replicas: int = 32, burn_in: int = 1000,
+                      rng: np.random.Generator | int):
+    """The *actual* SGD changes of q′ at learning equilibrium (mini-batch M = 1).
+
+    Starting every replica at (w0, b0), run ``burn_in + steps`` SGD steps of eq. (2.3) with
+    one input per step, and record after the burn-in the change of the rotated variable
+    q′ = w cos θ± + b sin θ± caused by each input, with θ± = ``thetas[cls]`` for the class
+    of that input.  Sec. 7 of [B] claims that at equilibrium these are distributed like the
+    potential jumps at fixed (average) parameters.
+
+    Returns
+    -------
+    jumps : dict
+        ``{'-': array, '+': array}`` of the recorded changes (zeros included).
+    w_avg, b_avg : float
+        Time and replica average of the parameters over the recorded steps.
+    """
+    if not isinstance(comp, Composition):
+        raise TypeError(f"comp must be a Composition, got {type(comp).__name__}")
+    gamma = check_real("gamma", gamma, low=0.0, low_inclusive=False)
+    steps = check_int("steps", steps, minimum=1)
+    replicas = check_int("replicas", replicas, minimum=1)
+    burn_in = check_int("burn_in", burn_in, minimum=0)
+    rng = check_generator("rng", rng)
+    th = {check_class(c): check_real(f"thetas[{c!r}]", v) for c, v in thetas.items()}
+    if set(th) != {"-", "+"}:
+        raise ValueError("thetas must give an angle for both classes '-' and '+'")
+    cm, sm_ = np.cos(th["-"]), np.sin(th["-"])
+    cp, sp_ = np.cos(th["+"]), np.sin(th["+"])
+    w = np.full(replicas, check_real("w0", w0))
+    b = np.full(replicas, check_real("b0", b0))
+    total = burn_in + steps
+    tt = rng.random((total, replicas)) < 0.5
+    xx = tt + CLASS_STD["-"] * rng.standard_normal((total, replicas))
+    rec_q = np.empty((steps, replicas))
+    sw = sb = 0.0
+    for i in range(total):
+        x, t = xx[i], tt[i]
+        y = w * x + b
+        g = np.where(t, comp.dH(y, 1.0), comp.dH(y, 0.0))
+        dw, db = -gamma * g * x, -gamma * g
+        if i >= burn_in:
+            rec_q[i - burn_in] = np.where(t, cp * dw + sp_ * db, cm * dw + sm_ * db)
+            sw += w.sum(); sb += b.sum()
+        w = w + dw
+        b = b + db
+    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
+        raise FloatingPointError("SGD diverged (non-finite parameters); lower gamma")
+    lab = tt[burn_in:]
+    n = steps * replicas
+    return {"-": rec_q[~lab], "+": rec_q[lab]}, sw / n, sb / n
