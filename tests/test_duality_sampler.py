@@ -175,3 +175,23 @@ def test_critical_window_recovers_relu_law():
     assert abs(fit.k - 0.5) <= max(fit.half_width, allowance)
     with pytest.raises(ValueError, match="no finite critical point"):
         critical_point(Composition("sigmoid", "mse"), "-")
+
+
+def test_equilibrium_jumps_match_potential_jumps_when_parameters_barely_move():
+    """With a tiny γ the parameters stay at (w0, b0), and the recorded SGD changes of q′
+    have the distribution of the potential jumps (two-sample KS)."""
+    from scipy.stats import ks_2samp
+
+    from bbdlib.duality.training import equilibrium_jumps
+    comp = Composition("relu", "power", 4)
+    th = {c: rotation_angle("class_mean", c) for c in "-+"}
+    jumps, wa, ba = equilibrium_jumps(comp, 0.82, 0.08, gamma=1e-6, steps=2000, thetas=th,
+                                      replicas=50, burn_in=0, rng=8)
+    assert wa == pytest.approx(0.82, abs=1e-6) and ba == pytest.approx(0.08, abs=1e-6)
+    for cls in "-+":
+        act = np.abs(jumps[cls]); act = act[act > 0]
+        pot = sample_jumps(comp, 0.82, 0.08, cls, 100_000, gamma=1e-6, theta=th[cls], rng=9).abs_qdot
+        assert ks_2samp(act, pot).pvalue > 1e-3
+    assert jumps["-"].size + jumps["+"].size == 2000 * 50
+    with pytest.raises(ValueError, match="both classes"):
+        equilibrium_jumps(comp, 0.8, 0.1, gamma=0.1, steps=10, thetas={"-": 1.0}, rng=0)
