@@ -93,9 +93,8 @@ def _load_claims(app: Sphinx) -> list[dict]:
 def _collect(app: Sphinx, env) -> None:
     records = _load_claims(app)
     known = set(env.found_docs)
-    for r in records:
-        if r["chapter"] not in known:
-            logger.warning("claims ledger names chapter %r, which is not in the book", r["chapter"])
+    for chapter in sorted({r["chapter"] for r in records} - known):
+        logger.warning("claims ledger names chapter %r, which is not in the book", chapter)
     app.env.bbd_claims = records
     out = Path(app.outdir).parent / "claims.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -278,7 +277,19 @@ def _write_css(app: Sphinx, exception: Exception | None) -> None:
         (Path(app.outdir) / "_static" / "bbd-claims.css").write_text(CSS)
 
 
+_GRID_LINE = re.compile(r"^\s*(\+[-=]|\|.*\|\s*$)")
+
+
+def _escape_bars(app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: list[str]) -> None:
+    """Docstrings write |x| for absolute values; in reST that would be a substitution."""
+    for i, line in enumerate(lines):
+        if "|" in line and not _GRID_LINE.match(line):
+            lines[i] = re.sub(r"(?<!\\)\|", r"\\|", line)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("sphinx.ext.autodoc")
+    app.connect("autodoc-process-docstring", _escape_bars)
     app.add_css_file("bbd-claims.css")
     app.connect("build-finished", _write_css)
     app.add_domain(PaperMathDomain, override=True)

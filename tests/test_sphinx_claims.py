@@ -21,3 +21,15 @@ def test_mathjax_is_shipped_by_a_registry_package():
     src = mathjax_source()
     assert (src / "tex-svg.js").is_file()
     assert (src / "input" / "tex" / "extensions" / "boldsymbol.js").is_file()
+
+
+def test_every_module_is_on_the_api_page():
+    import pkgutil
+    from pathlib import Path
+
+    import bbdlib
+
+    api = (Path(bbdlib.__file__).parents[1] / "chapters" / "api.md").read_text()
+    modules = {m.name for m in pkgutil.walk_packages(bbdlib.__path__, "bbdlib.")} - {"bbdlib.__main__"}
+    missing = sorted(m for m in modules if f".. automodule:: {m}\n" not in api)
+    assert not missing, f"chapters/api.md does not document {missing}"

@@ -509,14 +509,19 @@ def duality_jacobian_terms(x_in, q, target, arch: Architecture, Lam, R, *, activ
 
     With q̇' = -γ R g ∂f_j/∂q' ∂H/∂f_j (eq. (4.1), H_q = 0) and H = Σ (f_j - t_j)²:
 
-    ``exact``  central differences in x of the analytic q̇' (n, n_R, N_∂);
-    ``term1``  -γ R g (∂²f_j/∂x^k ∂q'_l) ∂H/∂f_j (mixed derivative by differences of the
-               analytic ∂f/∂q');
-    ``term2_partial``  -γ R g ∂f_j/∂q'_l ∂²H/∂x^k∂f_j with the *explicit* x-dependence of H
-               only, which is zero for inputs (the labels are held fixed);
-    ``term2_total``  the same with the total derivative d/dx^k of ∂H/∂f_j, i.e.
-               -γ R g ∂f_j/∂q'_l · 2 ∂f_j/∂x^k;
-    ``M``  the bracket of eq. (4.3), (term1 + term2_total) / (-γ).
+    ``exact``
+        central differences in x of the analytic q̇' (n, n_R, N_∂);
+    ``term1``
+        -γ R g (∂²f_j/∂x^k ∂q'_l) ∂H/∂f_j (mixed derivative by differences of the
+        analytic ∂f/∂q');
+    ``term2_partial``
+        -γ R g ∂f_j/∂q'_l ∂²H/∂x^k∂f_j with the *explicit* x-dependence of H
+        only, which is zero for inputs (the labels are held fixed);
+    ``term2_total``
+        the same with the total derivative d/dx^k of ∂H/∂f_j, i.e.
+        -γ R g ∂f_j/∂q'_l · 2 ∂f_j/∂x^k;
+    ``M``
+        the bracket of eq. (4.3), (term1 + term2_total) / (-γ).
     """
     arch = _check_arch(arch)
     Lam, R = _check_lam_R(Lam, R, arch.K)
