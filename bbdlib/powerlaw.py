@@ -16,12 +16,12 @@ i.e. the sample mean of ``t`` is the sufficient statistic.  The root is found by
 bisection-safe Brent iteration on the monotone function ``h`` (evaluated by a
 series near ``s = 0``, so that k = 1 is handled without a 0/0).
 
-Public API (stable; other chapters import it)
---------------------------------------------
-``fit_truncated_powerlaw(x, x_min, x_max, *, rng, n_boot=200, level=0.95) -> PowerLawFit``
-``sample_truncated_powerlaw(k, x_min, x_max, size, *, rng) -> ndarray``
-``truncated_powerlaw_pdf(x, k, x_min, x_max) -> ndarray``
-``log_binned_density(x, bins, *, total=None) -> (centres, density)`` (for pictures only)
+Public API (stable; other chapters import it):
+
+- ``fit_truncated_powerlaw(x, x_min, x_max, *, rng, n_boot=200, level=0.95) -> PowerLawFit``
+- ``sample_truncated_powerlaw(k, x_min, x_max, size, *, rng) -> ndarray``
+- ``truncated_powerlaw_pdf(x, k, x_min, x_max) -> ndarray``
+- ``log_binned_density(x, bins, *, total=None) -> (centres, density)`` (for pictures only)
 
 The bootstrap resamples the raw samples inside the range with replacement and
 refits.  Because the estimate depends on the data only through ``mean(t)`` and

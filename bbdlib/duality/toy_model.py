@@ -4,17 +4,19 @@ Compositions H(f(y) | x²) of an activation f and a loss H, with first and secon
 derivatives in y; the two-class dataset of eqs. (7.2)–(7.3); the rotation of the
 trainable pair q = (w, b) to the primed variable q′ of eqs. (5.2)–(5.7).
 
-Activations (``ACTIVATIONS``)
-    ``"sigmoid"``           f = 1/(1 + e^-y), eq. (7.4)
-    ``"relu"``              f = max(0, y), eq. (7.11)
-    ``"piecewise_linear"``  f = y on 0 < y < 1, else 0, eq. (7.16)
-Losses (``LOSSES``), with target t = x² ∈ {0, 1}
-    ``"mse"``               H = (f - t)², eq. (7.5)
-    ``"cross_entropy"``     H = -(1 - t) log(1 - f) - t log f, eq. (7.6)
-    ``"power"``             H = |f - t|^n, n >= 2 real.  Eq. (7.12) prints (f - t)^n,
-                            which for odd n is not a loss (it is unbounded below and
-                            its gradient pushes f *away* from t = 1 when f < 1); we use
-                            the absolute value, identical to (7.12) for even n.
+Activations (``ACTIVATIONS``):
+
+- ``"sigmoid"``: f = 1/(1 + e^-y), eq. (7.4)
+- ``"relu"``: f = max(0, y), eq. (7.11)
+- ``"piecewise_linear"``: f = y on 0 < y < 1, else 0, eq. (7.16)
+
+Losses (``LOSSES``), with target t = x² ∈ {0, 1}:
+
+- ``"mse"``: H = (f - t)², eq. (7.5)
+- ``"cross_entropy"``: H = -(1 - t) log(1 - f) - t log f, eq. (7.6)
+- ``"power"``: H = |f - t|^n, n >= 2 real.  Eq. (7.12) prints (f - t)^n, which for odd n
+  is not a loss (it is unbounded below and its gradient pushes f *away* from t = 1 when
+  f < 1); we use the absolute value, identical to (7.12) for even n.
 
 Conventions.  Where f′(y) = 0 (ReLU for y < 0, the piece-wise linear f outside
 (0, 1)) no gradient flows and dH/dy = d²H/dy² = 0, even where H itself is infinite
