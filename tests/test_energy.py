@@ -140,3 +140,68 @@ def test_bad_input():
         E.energy_rate_eq19(k, E.site_fields(k), 1)
     with pytest.raises(ValueError, match="output must be one of"):
         E.continuity_rhs(k, E.site_fields(k), output="maybe")
+
+
+# --------------------------------------------------------------------------- continuity / landscape
+from bbdlib import continuity as C  # noqa: E402
+from bbdlib import landscape as Lsc  # noqa: E402
+from bbdlib.integrator import SampleStream  # noqa: E402
+
+
+def test_fit_order_recovers_known_slopes():
+    h = np.array([0.1, 0.05, 0.025])
+    assert abs(C.fit_order(h, 3 * h**2) - 2) < 1e-12
+    assert abs(C.fit_order(h, 0.5 * h**4) - 4) < 1e-12
+    with pytest.raises(ValueError):
+        C.fit_order([0.1], [1.0])
+
+
+def test_residuals_of_a_moving_target_run():
+    net, th, v0, dr = C.demo_problem((3, 4, 4, 2), "tanh", "mse", drive="moving", rng=3)
+    tr = integrate(net, th, v0, gamma=1.0, drive=dr, h=0.005, n_steps=300, method="cs2")
+    r = C.residuals(tr)
+    for key in ("input", "bulk", "output", "sum_rule"):
+        assert getattr(r, key) < 10 * r.local_error, key
+    assert r.output_printed > 0.1 and r.output_nosum > 0.1
+    o = C.output_sector(tr)
+    assert np.max(np.abs(o["k_measured"] - o["k_corrected"])) < 10 * r.local_error * o["scale"]
+    assert np.max(np.abs(o["k_corrected"])) > 0.01 * o["scale"]  # the target really moves
+
+
+def test_study_and_table():
+    rows = C.study([((2, 3, 3, 1), "sigmoid", "mse", "fixed")], gamma=1.0, T=1.0, n_steps=64, methods=("cs2",))
+    assert abs(rows[0]["orders"]["bulk"] - 2) < 0.3
+    table = C.residual_table(rows)
+    assert table.count("\n") == 2 and "cs2" in table
+
+
+def test_layer_budget_and_probe_close():
+    rng = np.random.default_rng(4)
+    net = Network((3, 4, 4, 2), "tanh", "mse")
+    th = net.init_params(rng)
+    stream = SampleStream(rng.normal(size=(3, 3)), rng.normal(size=(3, 2)), dwell=1.0, ramp=1.0)
+    p = C.probe_budget(net, th, np.zeros(net.n_params), gamma=1.0, stream=stream, h=0.005, method="cs4")
+    assert p["closure"] < 1e-3 and p["sum_rule"] < 1e-3
+    assert p["dissipation"].shape == (net.depth,) and p["flux"].shape == (net.depth - 1,)
+    assert 0.0 < p["frac_out_positive"] < 1.0
+
+
+def test_window_average_and_drawing():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tr = _traj("osc", widths=(3, 4, 4, 2), n=100)
+    k = E.kinematics(tr)
+    f = E.site_fields(k)
+    w = Lsc.window_average(k, f, 0.5, 1.0)
+    # the mean link currents sum to the mean site transport
+    assert np.allclose(w.links[1].sum(axis=0), np.mean(f.j_out[1][(k.t >= 0.5) & (k.t <= 1.0)], axis=0), rtol=0.2, atol=1e-3)
+    s = Lsc.sources_and_sinks(w)
+    assert len(s["layers"]) == tr.net.depth
+    fig, ax = plt.subplots()
+    Lsc.draw_landscape(ax, w)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="no samples"):
+        Lsc.window_average(k, f, 10.0, 11.0)
