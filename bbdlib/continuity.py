@@ -24,7 +24,7 @@ from .network import Network
 from .validate import check_choice, check_generator, check_int, check_real
 
 __all__ = ["demo_problem", "Residuals", "residuals", "convergence", "fit_order", "output_sector", "layer_budget",
-           "study", "residual_table", "probe_budget"]
+           "study", "residual_table", "probe_budget", "offshell_identities"]
 
 
 def demo_problem(widths, activation="tanh", loss="mse", *, drive="fixed", rng=0, weight_scale=1.0,
@@ -238,3 +238,92 @@ def probe_budget(net, theta, v, *, gamma: float, stream, h: float, method: str =
         "frac_in_positive": float(np.mean(b["inject_in"] > 0)), "frac_out_positive": float(np.mean(b["inject_out"] > 0)),
         "theta_end": tr.theta[-1], "v_end": tr.v[-1], "budget": b,
     }
+
+
+def offshell_identities(net, *, gamma: float, rng=0, amplitude: float = 0.5, eps: float = 1e-3) -> dict:
+    """Test eqs. (20), (25), (30) of [A] away from the equations of motion.
+
+    At a random state ``(θ, θ̇)`` with a moving input and target, the accelerations are set
+    to ``Ẅ^(m) = -γẆ - f_W^(m) ⊗ h^(m)``, ``b̈^(m) = -γḃ - f_b^(m)`` with random ``f_W ≠ f_b``
+    (so every ``𝓔 ≠ 0``).  ``ė`` is measured along the path ``θ(t) = θ + θ̇ t + ½ θ̈ t²`` by
+    fourth-order central differences of the densities without their ``∫dt`` terms, plus the
+    integrands of those terms (their derivatives by definition).  It is compared with
+    ``-γD + ΣJ_in - ΣJ_out (- K^out) + Σ (coefficient × velocity × 𝓔)`` of (20), (25), (30),
+    with 𝓔 from (15), (23), (28) as printed, and with the neuron equation (15) corrected
+    (its friction term uses ``W^(m-1)σ(z^(m-1))``).  Returns the relative residuals per sector.
+    """
+    if len(set(net.widths[1:])) != 1:
+        raise ValueError("the printed neuron equation (15) needs N_1 = ... = N_M; got " + str(net.widths))
+    rng = check_generator("rng", rng)
+    M = net.depth
+    th = net.init_params(rng)
+    v = 0.5 * rng.normal(size=net.n_params)
+    drive = OscillatingDrive(rng.normal(size=net.widths[0]), amplitude, 1.3, rng.normal(size=net.widths[-1]),
+                             phase=rng.uniform(0, 6.3, net.widths[0]), target_amplitude=amplitude,
+                             target_phase=rng.uniform(0, 6.3, net.widths[-1]))
+    fW = [rng.normal(size=(1, n)) for n in net.widths[1:]]
+    fb = [rng.normal(size=(1, n)) for n in net.widths[1:]]
+    t0 = 0.4
+    k0 = E._kinematics(net, gamma, drive, np.array([t0]), th[None], v[None], offshell=(fW, fb))
+    f0 = E.site_fields(k0, quadrature="trapezoid")
+    # the full acceleration vector, flat
+    accW = [k0.Wdd(m, 0) for m in range(M)]
+    acc = net.pack(accW, [k0.Bd[m][0] for m in range(M)])
+    # e without its ∫ term along the path, at t0 + (-2, -1, 1, 2) eps
+    offs = np.array([-2.0, -1.0, 1.0, 2.0]) * eps
+    ts = t0 + offs
+    thp = th[None] + offs[:, None] * v[None] + 0.5 * offs[:, None] ** 2 * acc[None]
+    vp = v[None] + offs[:, None] * acc[None]
+    kp = E._kinematics(net, gamma, drive, ts, thp, vp)
+    fp = E.site_fields(kp, quadrature="trapezoid")
+    c4 = np.array([1.0, -8.0, 8.0, -1.0]) / (12.0 * eps)
+    edot = [None]
+    for m in range(1, M + 1):
+        loc = E._e_without_integral(kp, fp, m) if m < M else fp.e[m]
+        d = c4 @ loc
+        if m < M:
+            d = d + f0.integrand[m][0]
+        edot.append(d)
+    # 𝓔 terms, literally from (15), (23), (28)
+    def E_W(m):  # (15)/(23): Ẅ - h_j (z̈_i - Ṡ_i) + γ[Ẇ - h_j (ż_i - S_i)]
+        h = k0.h[m][0]
+        return (accW[m] - np.outer(k0.zdd[m + 1][0] - k0.Sd[m][0], h)
+                + gamma * (k0.Wd[m][0] - np.outer(k0.zd[m + 1][0] - k0.S[m][0], h)))
+
+    def E_z(m, printed):  # (15) for 1 < m < M, (23) for m = 1
+        W, sp = k0.W[m][0], k0.sp[m][0]
+        acc_part = (k0.zdd[m][0] - k0.Sd[m - 1][0] - sp * (W.T @ k0.zdd[m + 1][0]) + sp * (W.T @ k0.Sd[m][0]))
+        S_fric = k0.S[m][0] if (printed and m > 1) else k0.S[m - 1][0]
+        return acc_part + gamma * (k0.zd[m][0] - S_fric - sp * (W.T @ k0.zd[m + 1][0]) + sp * (W.T @ k0.S[m][0]))
+
+    E_Z = (k0.zdd[M][0] - k0.Sd[M - 1][0] + gamma * (k0.zd[M][0] - k0.S[M - 1][0]) + k0.dloss_dZ[0])
+    base = [None] + [(-gamma * f0.D[m] + f0.j_in[m] - f0.j_out[m])[0] for m in range(1, M + 1)]
+    out = {"arrays": {}}
+    scale = lambda *xs: max(float(np.max(np.abs(x))) for x in xs)  # noqa: E731
+    for printed in (True, False):
+        key = "printed" if printed else "corrected"
+        # (25): input
+        rhs1 = base[1] + 0.5 * np.sum(k0.Wd[1][0] * E_W(1), axis=0) + np.sum(k0.Wd[0][0] * E_W(0), axis=1) \
+            + k0.zd[1][0] * E_z(1, printed)
+        out[f"eq25_{key}"] = float(np.max(np.abs(edot[1] - rhs1)) / scale(edot[1], rhs1))
+        # (20): bulk
+        res, rhss = [], []
+        for m in range(2, M):
+            rhs = base[m] + 0.5 * np.sum(k0.Wd[m][0] * E_W(m), axis=0) + 0.5 * np.sum(k0.Wd[m - 1][0] * E_W(m - 1), axis=1) \
+                + k0.zd[m][0] * E_z(m, printed)
+            res.append(float(np.max(np.abs(edot[m] - rhs)) / scale(edot[m], rhs)))
+            rhss.append(rhs)
+        out[f"eq20_{key}"] = max(res) if res else float("nan")
+        out["arrays"][f"eq20_{key}"] = np.concatenate(rhss) if rhss else np.zeros(0)
+        out["arrays"][f"eq25_{key}"] = rhs1
+    # (30): output, printed source -Σ_i K_i (printed) vs own -K_i (corrected)
+    common = base[M] + k0.zd[M][0] * E_Z + 0.5 * np.sum(k0.Wd[M - 1][0] * E_W(M - 1), axis=1)
+    rhs_p = common - np.sum(f0.k_out_printed[0])
+    rhs_c = common - f0.k_out[0]
+    out["arrays"].update(edot_bulk=np.concatenate([edot[m] for m in range(2, M)]) if M > 2 else np.zeros(0),
+                         edot_in=edot[1], edot_out=edot[M], eq30_printed=rhs_p, eq30_corrected=rhs_c)
+    out["eq30_printed"] = float(np.max(np.abs(edot[M] - rhs_p)) / scale(edot[M], rhs_p))
+    out["eq30_corrected"] = float(np.max(np.abs(edot[M] - rhs_c)) / scale(edot[M], rhs_c))
+    # how far off shell: size of the 𝓔 terms relative to ė
+    out["offshell_size"] = float(np.max(np.abs(E_z(2 if M > 2 else 1, False))))
+    return out

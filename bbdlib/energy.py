@@ -101,7 +101,11 @@ def kinematics(traj: Trajectory) -> Kinematics:
     return _kinematics(traj.net, traj.gamma, traj.drive, traj.t, traj.theta, traj.v)
 
 
-def _kinematics(net, gamma, drive, t, theta, v) -> Kinematics:
+def _kinematics(net, gamma, drive, t, theta, v, offshell=None) -> Kinematics:
+    """Kinematics along ``(t, theta, v)``.  ``offshell=(fW, fb)`` (lists of arrays shaped like
+    ``b^(m)``) replaces the forces of eq. (4) by ``Ẅ^(m) = -γẆ - fW^(m) ⊗ h^(m)`` and
+    ``b̈^(m) = -γḃ - fb^(m)``: accelerations *off* the equations of motion when ``fW ≠ fb ≠ δ``
+    (used to test the identities (20), (25), (30) of [A] that hold for any acceleration)."""
     sig, dsig, ddsig = ACTIVATIONS[net.activation]
     lf = LOSSES[net.loss]
     X, Xd, Xdd = drive.inputs(t)
@@ -119,6 +123,9 @@ def _kinematics(net, gamma, drive, t, theta, v) -> Kinematics:
             sp.append(dsig(zz))
     delta = net._backprop(theta, z, Y)
     Bd = [-gamma * B[m] - delta[m] for m in range(M)]           # b̈ from eq. (4)
+    if offshell is not None:
+        delta = list(offshell[0])
+        Bd = [-gamma * B[m] - offshell[1][m] for m in range(M)]
     # differentiated forward pass: ż, z̈ (chain rule), with Ẅ from eq. (4)
     zd, zdd, hd, hdd = [None], [None], [Xd], [Xdd]
     S, Sd, Wdh, Whd = [], [], [], []

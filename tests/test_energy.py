@@ -205,3 +205,13 @@ def test_window_average_and_drawing():
     plt.close(fig)
     with pytest.raises(ValueError, match="no samples"):
         Lsc.window_average(k, f, 10.0, 11.0)
+
+
+def test_offshell_identities():
+    """(25) holds off shell; (20) only with (15) corrected; (30) only with the corrected K^out."""
+    r = C.offshell_identities(Network((3, 4, 4, 4, 4), "tanh", "mse"), gamma=0.8, rng=2)
+    assert r["eq25_printed"] < 1e-7
+    assert r["eq20_corrected"] < 1e-7 and r["eq20_printed"] > 1e-2
+    assert r["eq30_corrected"] < 1e-7 and r["eq30_printed"] > 1e-2
+    with pytest.raises(ValueError, match="N_1 = ... = N_M"):
+        C.offshell_identities(Network((3, 4, 5, 4), "tanh", "mse"), gamma=1.0)
