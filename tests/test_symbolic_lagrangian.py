@@ -103,3 +103,16 @@ def test_display_form():
     names = {s.name for s in e.free_symbols}
     assert r"\dot{W}^{(0)}_{1,1}" in names and r"\dot{z}^{(2)}_{1}" in names and "X_{1}" in names
     assert "\\sigma'" in sp.latex(e) and "\\ell_{1}" in sp.latex(e)
+
+
+def test_eq7_term_by_term():
+    from bbdlib.symbolic.lagrangian import eq7_term_coefficients
+    net = network((2, 3, 2, 1))
+    D = decompose(net)
+    coeffs = eq7_term_coefficients(net, D.L_wz)
+    assert len(coeffs) == 7
+    mismatched = {k for k, (printed, derived) in coeffs.items() if printed != derived}
+    assert mismatched == {"boundary: Σi[Σj ∂t(W⁽⁰⁾ij Xj)]²"}
+    assert coeffs["boundary: Σi[Σj ∂t(W⁽⁰⁾ij Xj)]²"][1] == sp.Rational(1, 2)
+    with pytest.raises(ValueError):
+        eq7_term_coefficients(net, D.L_wz + sp.diff(net.W[(0, 1, 1)], net.t) ** 4)

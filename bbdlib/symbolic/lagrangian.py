@@ -36,6 +36,8 @@ __all__ = [
     "derived_eq7",
     "is_data_term",
     "display_form",
+    "eq7_terms",
+    "eq7_term_coefficients",
 ]
 
 
@@ -356,3 +358,53 @@ def _tex_name(name: str) -> str:
         if name.startswith(word):
             return "\\" + name
     return name
+
+
+def eq7_terms(net: Network) -> dict[str, tuple[sp.Expr, sp.Expr]]:
+    """The seven terms of eq. (7) of [A]: ``name -> (printed coefficient, term without it)``.
+
+    Sums over ``m`` use the ranges the derivation fixes (see :func:`printed_eq7`): ``W`` over
+    ``0..M-1``, ``z`` over ``1..M``, bulk cross and square over ``1..M-1``.
+    """
+    N, d, M = net.widths, net.d, net.M
+    half = sp.Rational(1, 2)
+    kin_W, cross, square = _eq7_pieces(net, range(1, M))
+    flow0 = [sp.Add(*[d(net.W[(0, i, j)] * net.X[j - 1]) for j in range(1, N[0] + 1)])
+             for i in range(1, N[1] + 1)]
+    return {
+        "bulk: Σ(Ẇ⁽ᵐ⁾ij)²": (half, 2 * kin_W),
+        "bulk: Σ(ż⁽ᵐ⁾i)²": (half, sp.Add(*[d(z) ** 2 for z in net.z.values()])),
+        "bulk: Σ ż⁽ᵐ⁺¹⁾i ∂t(W⁽ᵐ⁾ij σ(z⁽ᵐ⁾j))": (sp.Integer(-1), -cross),
+        "bulk: Σ[Σj ∂t(W⁽ᵐ⁾ij σ(z⁽ᵐ⁾j))]²": (half, 2 * square),
+        "boundary: Σi[Σj ∂t(W⁽⁰⁾ij Xj)]²": (sp.Integer(1), sp.Add(*[f ** 2 for f in flow0])),
+        "boundary: Σ ż⁽¹⁾i ∂t(W⁽⁰⁾ij Xj)": (sp.Integer(-1), sp.Add(*[
+            d(net.z[(1, i)]) * d(net.W[(0, i, j)] * net.X[j - 1])
+            for i in range(1, N[1] + 1) for j in range(1, N[0] + 1)])),
+        "boundary: ℓ(Z, Y)": (sp.Integer(-1), net.loss_of(net.Z)),
+    }
+
+
+def eq7_term_coefficients(net: Network, L_wz: sp.Expr) -> dict[str, tuple[sp.Expr, sp.Expr]]:
+    """Term-by-term comparison with eq. (7): ``name -> (printed coefficient, derived coefficient)``.
+
+    The derived coefficients ``c_k`` solve ``L_wz = sum_k c_k T_k`` exactly, by matching the
+    coefficient of every monomial (a linear system, solved by ``sympy.linsolve``).  Raises
+    ``ValueError`` if ``L_wz`` is not a combination of the seven terms or the combination is
+    not unique.
+    """
+    terms = eq7_terms(net)
+    cs = sp.symbols(f"c0:{len(terms)}")
+    combo = sp.expand(L_wz - sp.Add(*[c * sp.expand(T) for c, (_, T) in zip(cs, terms.values())]))
+    eqs: dict = {}
+    for a in sp.Add.make_args(combo):
+        coeff, mono = a.as_independent(*a.free_symbols - set(cs), *a.atoms(sp.Function),
+                                       *a.atoms(sp.Derivative), as_Add=False)
+        num, rest = mono.as_coeff_Mul()
+        eqs[rest] = eqs.get(rest, 0) + coeff * num
+    sol = sp.linsolve([e for e in eqs.values()], cs)
+    if not sol:
+        raise ValueError("L_wz is not a linear combination of the terms of eq. (7)")
+    (vals,) = sol
+    if any(v.free_symbols for v in vals):
+        raise ValueError("the coefficients of eq. (7) are not unique for this architecture")
+    return {name: (pc, v) for (name, (pc, _)), v in zip(terms.items(), vals)}
