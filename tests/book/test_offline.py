@@ -68,9 +68,9 @@ def test_claims_are_merged_and_scorecard_rendered():
     scorecard = (HTML / "chapters" / "scorecard.html").read_text()
     errata = (HTML / "chapters" / "errata.html").read_text()
     assert "Appendix A" in scorecard and "bbd-claims" in scorecard
-    for status in ("corrected", "not reproduced"):
-        n = sum(c["status"] == status for c in merged["claims"])
-        assert errata.count(f"({status}). ") == n, f"errata page should list {n} {status} claims"
+    # every corrected / not reproduced record is one entry "claim. Printed: ..." on the errata page
+    n = sum(c["status"] != "reproduced" for c in merged["claims"])
+    assert n > 0 and errata.count("Printed: ") == n, f"errata page should list {n} claims"
 
 
 def _chromium():
