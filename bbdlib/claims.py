@@ -304,6 +304,23 @@ class Ledger:
             )
         return self._add(rec)
 
+    def assess(self, *, declared: str, **kwargs: Any) -> Claim:
+        """Record a claim with the status the chapter *declares* for it, and assert it.
+
+        For chapters that check many similar claims in a loop (one per figure panel,
+        per exponent, ...): the chapter states, in its source, the status each claim has
+        at its default parameters (``declared`` is ``"reproduced"`` or ``"not
+        reproduced"``), and this calls :meth:`check` or :meth:`not_reproduced`, both of
+        which raise :class:`ClaimFailed` when the evidence disagrees.  Choosing the status
+        from the outcome instead (``check if ok else not_reproduced``) would make a test
+        that cannot fail.
+        """
+        if declared == "reproduced":
+            return self.check(**kwargs)
+        if declared == "not reproduced":
+            return self.not_reproduced(**kwargs)
+        raise ValueError(f"declared must be 'reproduced' or 'not reproduced', got {declared!r}")
+
     # -- bookkeeping ------------------------------------------------------------
     def _record(self, paper, ref, claim, expected, measured, tolerance, status, dev,
                 printed, evidence, rel, extra) -> Claim:

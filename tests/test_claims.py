@@ -102,3 +102,20 @@ def test_new_ledger_resets_file(ledger):
     again = Ledger(CHAPTER)
     assert _records(again) == []
     assert again.summary() == {"reproduced": 0, "corrected": 0, "not reproduced": 0}
+
+
+def test_assess_asserts_the_declared_status(ledger):
+    ledger.assess(declared="reproduced", paper="B", ref="r", claim="c", expected=1.0,
+                  measured=1.01, tolerance=0.05)
+    ledger.assess(declared="not reproduced", paper="B", ref="r", claim="c", expected=1.0,
+                  measured=1.5, tolerance=0.05, evidence="off")
+    assert [r["status"] for r in _records(ledger)] == ["reproduced", "not reproduced"]
+    # the evidence changed: both declarations now fail instead of flipping silently
+    with pytest.raises(ClaimFailed):
+        ledger.assess(declared="reproduced", paper="B", ref="r", claim="c", expected=1.0,
+                      measured=1.5, tolerance=0.05)
+    with pytest.raises(ClaimFailed):
+        ledger.assess(declared="not reproduced", paper="B", ref="r", claim="c", expected=1.0,
+                      measured=1.01, tolerance=0.05, evidence="off")
+    with pytest.raises(ValueError, match="declared"):
+        ledger.assess(declared="maybe", paper="B", ref="r", claim="c", expected=1, measured=1)
