@@ -50,7 +50,7 @@ book: $(STAMP)
 	@echo "book: $(BUILD)/html/index.html; claims: $(BUILD)/claims.json"
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q --ignore=tests/book
+	$(BIN)/python -m pytest tests -q --ignore=tests/rendered
 
 # Each MyST chapter is converted to an .ipynb outside chapters/ and executed by nbval;
 # the notebooks assert their own claims, so --nbval-lax (no output comparison) suffices.
@@ -71,7 +71,7 @@ test: $(STAMP)
 
 # The built book: no remote resources, MathJax typesets offline in headless Chromium.
 booktest: $(STAMP)
-	$(BIN)/python -m pytest tests/book -q -rs
+	$(BIN)/python -m pytest tests/rendered -q -rs
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done

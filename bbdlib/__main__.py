@@ -1,6 +1,6 @@
-"""``python -m bbdlib run CHAPTER -p NAME VALUE --out DIR``: see :mod:`bbdlib.run`."""
+"""``python -m bbdlib run CHAPTER -p NAME VALUE --out DIR``: see :mod:`bbdlib.book.cli`."""
 import sys
 
-from .run import main
+from bbdlib.book.cli import main
 
 sys.exit(main())

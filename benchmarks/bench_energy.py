@@ -16,9 +16,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from bbdlib import energy as E  # noqa: E402
-from bbdlib.integrator import OscillatingDrive, integrate  # noqa: E402
-from bbdlib.network import Network  # noqa: E402
+from bbdlib.bulk_boundary import energy as E  # noqa: E402
+from bbdlib.bulk_boundary.integrator import OscillatingDrive, integrate  # noqa: E402
+from bbdlib.bulk_boundary.network import Network  # noqa: E402
 
 BUDGET_S = 10.0
 

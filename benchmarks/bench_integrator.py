@@ -28,8 +28,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from bbdlib.integrator import ConstantDrive, OscillatingDrive, integrate, solve_ivp_reference  # noqa: E402
-from bbdlib.network import Network  # noqa: E402
+from bbdlib.bulk_boundary.integrator import ConstantDrive, OscillatingDrive, integrate, solve_ivp_reference  # noqa: E402
+from bbdlib.bulk_boundary.network import Network  # noqa: E402
 
 
 def problem(kind: str):
@@ -84,7 +84,7 @@ def run_trajectory():
 
 def balance_defect(net, drive, gamma, t, theta, v):
     """max_t |E(t) - E(0) + γ∫|v|²| / E(0) on uniformly spaced samples."""
-    from bbdlib.energy import cumulative_integral
+    from bbdlib.bulk_boundary.energy import cumulative_integral
 
     E = energy(net, drive, theta, v)
     diss = cumulative_integral(t, np.sum(v**2, axis=-1)[:, None])[:, 0]

@@ -1,4 +1,4 @@
-"""Throughput of the duality sampler (bbdlib.duality.sampler.map_jumps), one core.
+"""Throughput of the duality sampler (bbdlib.duality.jumps.map_jumps), one core.
 
 Budget (issue 3): the sampler maps at least 1e7 samples per second on one core.
 In the same run it is compared against (i) a plain per-sample Python loop computing the
@@ -14,7 +14,7 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
-from bbdlib.duality.sampler import map_jumps  # noqa: E402
+from bbdlib.duality.jumps import map_jumps  # noqa: E402
 from bbdlib.duality.toy_model import Composition, rotation_angle  # noqa: E402
 
 N = 1_000_000

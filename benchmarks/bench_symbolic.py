@@ -1,4 +1,4 @@
-"""Timing of the symbolic derivation of [A] (bbdlib.symbolic) against depth M and width N.
+"""Timing of the symbolic derivation of [A] (bbdlib.bulk_boundary.symbolic) against depth M and width N.
 
 "Derivation" = eq. (5) in (W, b) -> change of variables (6) -> bulk/boundary split (7) ->
 damped Euler–Lagrange equations (14) for every (W, z) variable.  The plain reference, timed
@@ -14,8 +14,8 @@ import time
 
 import sympy as sp
 
-from bbdlib.symbolic.eom import eom_wz
-from bbdlib.symbolic.lagrangian import decompose, lagrangian_wb, network
+from bbdlib.bulk_boundary.symbolic.eom import eom_wz
+from bbdlib.bulk_boundary.symbolic.lagrangian import decompose, lagrangian_wb, network
 
 BUDGETS = {(3, 2): 10.0, (4, 3): 60.0}
 

@@ -4,7 +4,7 @@
 
 Every function below *derives* one step of the paper from the previous ones (it does not
 restate the printed result) and returns the derived expression next to the printed one,
-so that a chapter can compare the two with :meth:`bbdlib.claims.Ledger.check_symbolic`.
+so that a chapter can compare the two with :meth:`bbdlib.book.claims.Ledger.check_symbolic`.
 
 Notation (as in [B]): the toy network has one input ``x1`` (= x¹), one output, a weight
 ``w`` and a bias ``b``; the pre-activation is ``y = w x1 + b``; the trainable vector is
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from ..validate import check_choice, check_generator, check_int, check_real
+from bbdlib.validate import check_choice, check_generator, check_int, check_real
 
 __all__ = [
     "SYM",
@@ -531,7 +531,7 @@ def check_k_on_samples(qdot: Callable, dqdot: Callable, k_loc: Callable, *, mean
     can assert that the paper's limit holds there.  The fit is the doubly truncated MLE of
     :func:`bbdlib.powerlaw.fit_truncated_powerlaw` on |q̇'|.
     """
-    from ..powerlaw import fit_truncated_powerlaw
+    from bbdlib.powerlaw import fit_truncated_powerlaw
 
     for name, fn in (("qdot", qdot), ("dqdot", dqdot), ("k_loc", k_loc)):
         if not callable(fn):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bbdlib.duality.sampler import check_sampler_args, jump_derivative, map_jumps
+from bbdlib.duality.jumps import check_sampler_args, jump_derivative, map_jumps
 from bbdlib.duality.toy_model import CLASS_MEAN, CLASS_STD, CLASS_TARGET, Composition
 from bbdlib.validate import check_array, check_int, check_real
 
@@ -71,7 +71,7 @@ def exact_density(comp: Composition, w: float, b: float, cls: str, q, *, gamma: 
     Parameters
     ----------
     comp, w, b, cls, gamma, theta
-        As in :func:`bbdlib.duality.sampler.sample_jumps`.
+        As in :func:`bbdlib.duality.jumps.sample_jumps`.
     q : array_like
         Positive values of |q̇′|.
     n_grid : int

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bbdlib.duality.density import exact_density, fit_window
-from bbdlib.duality.sampler import JumpSample, sample_jumps
+from bbdlib.duality.jumps import JumpSample, sample_jumps
 from bbdlib.duality.toy_model import CLASS_MEAN, CLASS_STD, Composition, rotation_angle
 from bbdlib.duality.training import TrainingResult, accuracy, train_sgd
 from bbdlib.powerlaw import PowerLawFit, fit_truncated_powerlaw, log_binned_density
@@ -147,7 +147,7 @@ def run_experiment(comp: Composition, *, gamma: float, n_samples: int, steps: in
 def plot_experiment(res: FigureResult, axes, *, k_theory: float, bins: int = 70) -> None:
     """Panels (a) '−' and (b) '+': sample density (blue), Jacobian contribution (red),
     exact density (6.1) (black), theory slope (grey dashed), fitting range (shaded)."""
-    from bbdlib.plotting import PAPER_COLORS as C
+    from bbdlib.book.style import PAPER_COLORS as C
 
     for ax, cls, tag in zip(axes, "-+", "ab"):
         r = res.classes[cls]

@@ -1,0 +1,381 @@
+"""The claims ledger: every claim of a paper that a chapter checks, with its status.
+
+A chapter opens one :class:`Ledger` and states each claim through it::
+
+    from bbdlib.book.claims import Ledger
+    ledger = Ledger("chapters/duality/09-appendix-a")
+    ledger.check(ref="eq. (6.11)", claim="sigmoid + MSE gives k = 1",
+                 expected=1.0, measured=k_fit, tolerance=0.05)
+
+Three outcomes are possible, and each is *asserted*, so a notebook run by nbval
+fails as soon as the evidence stops supporting the status it records:
+
+``reproduced``
+    :meth:`Ledger.check` / :meth:`Ledger.check_symbolic`: the measured value agrees
+    with the paper's within the tolerance.  Otherwise :class:`ClaimFailed` is raised.
+``corrected``
+    :meth:`Ledger.correction`: the printed value does *not* agree with the
+    measurement, but a corrected value, derived in the chapter, does.  Both halves
+    are asserted.
+``not reproduced``
+    :meth:`Ledger.not_reproduced`: the printed value does not agree and no
+    correction is claimed.  The disagreement itself is asserted, so the record has
+    to be revisited if the claim starts to hold.
+
+Records are written, after every call, to ``<claims dir>/<chapter slug>.json``.
+The directory is ``$BBD_CLAIMS_DIR`` when set, else ``_build/claims`` under the
+repository root (the folder holding ``_config.yml``).  The Sphinx extension
+:mod:`bbdlib.book.sphinx` merges those files into ``_build/claims.json`` and
+renders the scorecard and errata pages from them.
+
+Values may be numbers, numpy arrays (compared element-wise, the largest deviation
+counts), or sympy expressions (compared symbolically; the tolerance must then be 0).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Claim", "ClaimFailed", "Ledger", "STATUSES", "PAPERS", "claims_dir", "repo_root"]
+
+STATUSES = ("reproduced", "corrected", "not reproduced")
+PAPERS = {
+    "A": "Bulk–boundary decomposition of neural networks (Lee, Lee, Yi)",
+    "B": "Dataset-learning duality and emergent criticality (Kukleva, Vanchurin)",
+}
+#: The paper each part of the book reproduces, by the chapter's folder.
+PART_PAPER = {"bulk-boundary": "A", "duality": "B"}
+
+
+class ClaimFailed(AssertionError):
+    """A claim's evidence does not support the status the chapter records."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One record of the ledger (all fields JSON-serialisable)."""
+
+    paper: str
+    ref: str
+    claim: str
+    expected: Any
+    measured: Any
+    tolerance: Any
+    status: str
+    chapter: str
+    deviation: Any = None
+    printed: Any = None
+    evidence: str = ""
+    rel: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def repo_root(start: Path | None = None) -> Path | None:
+    """The nearest folder at or above ``start`` (default: cwd) holding ``_config.yml``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_config.yml").is_file() and (folder / "bbdlib").is_dir():
+            return folder
+    pkg_root = Path(__file__).resolve().parents[2]
+    if (pkg_root / "_config.yml").is_file():
+        return pkg_root
+    return None
+
+
+def claims_dir() -> Path:
+    """Where ledgers are written: ``$BBD_CLAIMS_DIR`` or ``<repo>/_build/claims``."""
+    env = os.environ.get("BBD_CLAIMS_DIR")
+    if env:
+        return Path(env)
+    root = repo_root()
+    if root is None:
+        raise RuntimeError(
+            "cannot find the repository root (no _config.yml above the working directory); "
+            "set BBD_CLAIMS_DIR to say where claims are written"
+        )
+    return root / "_build" / "claims"
+
+
+def _jsonable(value: Any) -> Any:
+    """Turn numbers, arrays and sympy objects into JSON values (sympy -> string)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else str(v)
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()] if value.size <= 64 else f"array{value.shape}"
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if _is_symbolic(value):
+        import sympy
+
+        if isinstance(value, sympy.MatrixBase):
+            return [str(v) for v in value] if len(value) <= 64 else f"Matrix{value.shape}"
+    return str(value)
+
+
+def _is_symbolic(value: Any) -> bool:
+    try:
+        import sympy
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(value, sympy.Basic) or isinstance(value, sympy.MatrixBase)
+
+
+def _deviation(expected: Any, measured: Any, rel: bool) -> float:
+    """Largest absolute (or relative) deviation between two numeric values."""
+    e = np.asarray(expected, dtype=float)
+    m = np.asarray(measured, dtype=float)
+    if e.shape != m.shape and e.size != 1 and m.size != 1:
+        raise ValueError(f"expected has shape {e.shape} but measured has shape {m.shape}")
+    if not np.all(np.isfinite(m)):
+        return math.inf
+    diff = np.abs(m - e)
+    if rel:
+        scale = np.abs(e)
+        if np.any(scale == 0):
+            raise ValueError("a relative tolerance needs a non-zero expected value")
+        diff = diff / scale
+    return float(np.max(diff))
+
+
+def _symbolic_difference(expected: Any, measured: Any) -> Any:
+    import sympy
+
+    diff = sympy.simplify(sympy.sympify(measured) - sympy.sympify(expected))
+    if isinstance(diff, sympy.MatrixBase):
+        diff = diff.applyfunc(sympy.simplify)
+    return diff
+
+
+def _agree(expected: Any, measured: Any, tolerance: Any, rel: bool) -> tuple[bool, Any]:
+    """Return (agrees, deviation)."""
+    if _is_symbolic(expected) or _is_symbolic(measured):
+        if tolerance not in (0, None):
+            raise ValueError("symbolic claims are exact: pass tolerance=0")
+        import sympy
+
+        diff = _symbolic_difference(expected, measured)
+        if isinstance(diff, sympy.MatrixBase):
+            return bool(diff.is_zero_matrix), diff
+        return bool(diff == 0), diff
+    if isinstance(expected, (bool, np.bool_)) or isinstance(measured, (bool, np.bool_)):
+        return bool(expected) == bool(measured), None
+    if isinstance(expected, str) or isinstance(measured, str):
+        return expected == measured, None
+    if tolerance is None or not (isinstance(tolerance, (int, float, np.floating)) and tolerance >= 0):
+        raise ValueError(f"tolerance must be a non-negative number, got {tolerance!r}")
+    dev = _deviation(expected, measured, rel)
+    return dev <= tolerance, dev
+
+
+class Ledger:
+    """The claims one chapter checks.  See the module docstring for the statuses.
+
+    Parameters
+    ----------
+    chapter
+        The chapter's path from the repository root without the ``.md`` suffix,
+        e.g. ``"chapters/duality/09-appendix-a"``; the scorecard links to it.
+    reset
+        Start a fresh ledger file for the chapter (default), discarding records of
+        an earlier run.
+    """
+
+    def __init__(self, chapter: str, *, reset: bool = True) -> None:
+        if not isinstance(chapter, str) or not chapter.startswith("chapters/"):
+            raise ValueError(f"chapter must be a path like 'chapters/<part>/<name>', got {chapter!r}")
+        chapter = chapter.removesuffix(".md")
+        root = repo_root()
+        if root is not None and not (root / f"{chapter}.md").is_file():
+            raise ValueError(f"chapter {chapter!r} does not name a file {chapter}.md in {root}")
+        self.chapter = chapter
+        part = chapter.split("/")[1] if chapter.count("/") >= 2 else ""
+        #: The paper of the chapter's part (``None`` outside a paper's folder: then
+        #: every record names its paper).
+        self.paper: str | None = PART_PAPER.get(part)
+        self.records: list[Claim] = []
+        self.path = claims_dir() / (chapter.removeprefix("chapters/").replace("/", "__") + ".json")
+        if not reset and self.path.is_file():
+            self.records = [Claim(**r) for r in json.loads(self.path.read_text())["claims"]]
+        self._write()
+
+    # -- the three statuses -------------------------------------------------
+    def check(
+        self,
+        *,
+        paper: str | None = None,
+        ref: str,
+        claim: str,
+        expected: Any,
+        measured: Any,
+        tolerance: Any = 0,
+        rel: bool = False,
+        evidence: str = "",
+        **extra: Any,
+    ) -> Claim:
+        """Record a reproduced claim; raise :class:`ClaimFailed` if it does not hold."""
+        ok, dev = _agree(expected, measured, tolerance, rel)
+        rec = self._record(paper, ref, claim, expected, measured, tolerance, "reproduced",
+                           dev, None, evidence, rel, extra)
+        if not ok:
+            raise ClaimFailed(
+                f"[{rec.paper} {ref}] {claim}: expected {rec.expected}, measured {rec.measured}, "
+                f"deviation {rec.deviation} > tolerance {rec.tolerance}"
+            )
+        return self._add(rec)
+
+    def check_symbolic(
+        self, *, paper: str | None = None, ref: str, claim: str, expected: Any, measured: Any,
+        evidence: str = "", **extra: Any,
+    ) -> Claim:
+        """Shorthand for an exact symbolic :meth:`check` (``simplify(measured - expected) == 0``)."""
+        return self.check(paper=paper, ref=ref, claim=claim, expected=expected,
+                          measured=measured, tolerance=0, evidence=evidence, **extra)
+
+    def correction(
+        self,
+        *,
+        paper: str | None = None,
+        ref: str,
+        claim: str,
+        printed: Any,
+        expected: Any,
+        measured: Any,
+        tolerance: Any = 0,
+        rel: bool = False,
+        evidence: str,
+        **extra: Any,
+    ) -> Claim:
+        """Record a claim that holds only after a correction.
+
+        ``printed`` is the paper's value, ``expected`` the corrected value the
+        chapter derives, ``measured`` the computation.  Asserts that ``measured``
+        disagrees with ``printed`` and agrees with ``expected``.  ``evidence`` (plain
+        text, required) says what was wrong and how the chapter shows it.
+        """
+        if not evidence:
+            raise ValueError("evidence must say what the correction is and how it is shown")
+        ok_printed, dev_printed = _agree(printed, measured, tolerance, rel)
+        ok, dev = _agree(expected, measured, tolerance, rel)
+        rec = self._record(paper, ref, claim, expected, measured, tolerance, "corrected",
+                           dev, printed, evidence, rel,
+                           {**extra, "deviation_from_printed": _jsonable(dev_printed)})
+        if ok_printed:
+            raise ClaimFailed(
+                f"[{rec.paper} {ref}] {claim}: declared a correction, but the printed value "
+                f"{rec.printed} agrees with the measurement {rec.measured}; record it with check()"
+            )
+        if not ok:
+            raise ClaimFailed(
+                f"[{rec.paper} {ref}] {claim}: the corrected value {rec.expected} does not agree "
+                f"with the measurement {rec.measured} (deviation {rec.deviation})"
+            )
+        return self._add(rec)
+
+    def not_reproduced(
+        self,
+        *,
+        paper: str | None = None,
+        ref: str,
+        claim: str,
+        expected: Any,
+        measured: Any,
+        tolerance: Any = 0,
+        rel: bool = False,
+        evidence: str,
+        **extra: Any,
+    ) -> Claim:
+        """Record a claim that does not hold; asserts that it indeed does not."""
+        if not evidence:
+            raise ValueError("evidence must say why the claim does not hold")
+        ok, dev = _agree(expected, measured, tolerance, rel)
+        rec = self._record(paper, ref, claim, expected, measured, tolerance, "not reproduced",
+                           dev, expected, evidence, rel, extra)
+        if ok:
+            raise ClaimFailed(
+                f"[{rec.paper} {ref}] {claim}: recorded as not reproduced, but the measurement "
+                f"{rec.measured} agrees with {rec.expected} within {rec.tolerance}"
+            )
+        return self._add(rec)
+
+    def assess(self, *, declared: str, **kwargs: Any) -> Claim:
+        """Record a claim with the status the chapter *declares* for it, and assert it.
+
+        For chapters that check many similar claims in a loop (one per figure panel,
+        per exponent, ...): the chapter states, in its source, the status each claim has
+        at its default parameters (``declared`` is ``"reproduced"`` or ``"not
+        reproduced"``), and this calls :meth:`check` or :meth:`not_reproduced`, both of
+        which raise :class:`ClaimFailed` when the evidence disagrees.  Choosing the status
+        from the outcome instead (``check if ok else not_reproduced``) would make a test
+        that cannot fail.
+        """
+        if declared == "reproduced":
+            return self.check(**kwargs)
+        if declared == "not reproduced":
+            return self.not_reproduced(**kwargs)
+        raise ValueError(f"declared must be 'reproduced' or 'not reproduced', got {declared!r}")
+
+    # -- bookkeeping ------------------------------------------------------------
+    def _record(self, paper, ref, claim, expected, measured, tolerance, status, dev,
+                printed, evidence, rel, extra) -> Claim:
+        if paper is None:
+            paper = self.paper
+        elif self.paper is not None and paper != self.paper:
+            raise ValueError(f"paper {paper!r} disagrees with the chapter's part ({self.chapter}: "
+                             f"paper {self.paper!r}); leave paper out")
+        if paper not in PAPERS:
+            raise ValueError(f"paper must be 'A' or 'B', got {paper!r}")
+        for name, val in (("ref", ref), ("claim", claim)):
+            if not isinstance(val, str) or not val.strip():
+                raise ValueError(f"{name} must be a non-empty string")
+        if not isinstance(evidence, str):
+            raise TypeError("evidence must be a string")
+        return Claim(
+            paper=paper, ref=ref, claim=claim, expected=_jsonable(expected),
+            measured=_jsonable(measured), tolerance=_jsonable(tolerance), status=status,
+            chapter=self.chapter, deviation=_jsonable(dev), printed=_jsonable(printed),
+            evidence=evidence, rel=bool(rel), extra=_jsonable(extra),
+        )
+
+    def _add(self, rec: Claim) -> Claim:
+        self.records.append(rec)
+        self._write()
+        return rec
+
+    def _write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"chapter": self.chapter, "claims": [asdict(r) for r in self.records]}
+        tmp = self.path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False))
+        tmp.replace(self.path)
+
+    def summary(self) -> dict[str, int]:
+        """Counts by status, e.g. for a closing sentence of a chapter."""
+        return {s: sum(r.status == s for r in self.records) for s in STATUSES}
+
+    def table(self):
+        """The chapter's records as a pandas-free Markdown table (an IPython display object)."""
+        from IPython.display import Markdown
+
+        rows = ["| paper | ref | claim | expected | measured | tolerance | status |",
+                "|---|---|---|---|---|---|---|"]
+        for r in self.records:
+            def fmt(v):
+                if isinstance(v, float):
+                    return f"{v:.4g}"
+                return str(v).replace("|", "\\|")
+            rows.append(f"| {r.paper} | {r.ref} | {fmt(r.claim)} | {fmt(r.expected)} | "
+                        f"{fmt(r.measured)} | {fmt(r.tolerance)} | {r.status} |")
+        return Markdown("\n".join(rows))

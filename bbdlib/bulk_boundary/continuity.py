@@ -1,0 +1,329 @@
+"""Verification of the energy continuity equations of [A] along integrated trajectories.
+
+For a trajectory of eq. (4) this module measures, sector by sector (input ``m = 1``, bulk
+``1 < m < M``, output ``m = M``), the residual
+
+    ė_i^(m) (measured from sampled e(t))  -  [-γ D_{i,m} + Σ J_in - Σ J_out (- K^out)]
+
+relative to the size of its terms (:func:`bbdlib.bulk_boundary.energy.relative_residual`), the gap of the
+sum rule (17), and their convergence with the step size.  The yardstick is the integrator's
+own relative local truncation error at the same step
+(:func:`bbdlib.bulk_boundary.integrator.local_error_estimate`): a formula that holds leaves a residual of
+the size of that error and converging at the integrator's order; a formula that does not
+hold leaves a residual of order one that does not converge.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bbdlib.bulk_boundary import energy as E
+from bbdlib.bulk_boundary.integrator import ConstantDrive, OscillatingDrive, Trajectory, integrate, local_error_estimate
+from bbdlib.bulk_boundary.network import Network
+from bbdlib.validate import check_choice, check_generator, check_int, check_real
+
+__all__ = ["demo_problem", "Residuals", "residuals", "convergence", "fit_order", "output_sector", "layer_budget",
+           "study", "residual_table", "probe_budget", "offshell_identities"]
+
+
+def demo_problem(widths, activation="tanh", loss="mse", *, drive="fixed", rng=0, weight_scale=1.0,
+                 velocity_scale=0.3, amplitude=0.5, omega=2.0):
+    """A random network, initial state and drive for the continuity checks.
+
+    ``drive="fixed"``: a fixed random pair ``(X, Y)``; ``"oscillating"``:
+    ``X(t) = X0 + amplitude·sin(ω t + φ_j)`` with random phases and a fixed ``Y``;
+    ``"moving"``: the same input and a moving target ``Y(t) = Y0 + amplitude·sin(ω t + ψ_i)``.
+    Returns ``(net, theta0, v0, drive)``.
+    """
+    net = Network(tuple(widths), activation, loss)
+    rng = check_generator("rng", rng)
+    drive = check_choice("drive", drive, ("fixed", "oscillating", "moving"))
+    th = net.init_params(rng, weight_scale=weight_scale)
+    v0 = check_real("velocity_scale", velocity_scale, low=0.0) * rng.normal(size=net.n_params)
+    X0 = rng.normal(size=net.widths[0])
+    Y = rng.uniform(size=net.widths[-1]) if loss == "bce" else rng.normal(size=net.widths[-1])
+    if drive == "fixed":
+        return net, th, v0, ConstantDrive(X0, Y)
+    phase = rng.uniform(0, 2 * np.pi, size=net.widths[0])
+    if drive == "oscillating":
+        return net, th, v0, OscillatingDrive(X0, amplitude, omega, Y, phase=phase)
+    psi = rng.uniform(0, 2 * np.pi, size=net.widths[-1])
+    return net, th, v0, OscillatingDrive(X0, amplitude, omega, Y, phase=phase, target_amplitude=amplitude,
+                                         target_phase=psi)
+
+
+@dataclass(frozen=True)
+class Residuals:
+    """Relative residuals of one trajectory (see the module docstring).
+
+    ``input, bulk, output``: continuity residuals of eqs. (26), (21), (31) with the
+    corrected output source (32); ``output_printed``: eq. (31) with (32) as printed;
+    ``output_nosum``: the printed ``K^out_i`` without the sum over ``i``;
+    ``eq19``: measured ``ė`` against the analytic eq. (19) (bulk);
+    ``sum_rule``: ``max_t |e^{γt}Σe - H| / max_t |H|`` with ``H = e^{γt}(½|Ẇ|²+½|ḃ|²+ℓ)``;
+    ``local_error``: the integrator's relative local truncation error at this step.
+    """
+
+    h: float
+    method: str
+    input: float
+    bulk: float
+    output: float
+    output_printed: float
+    output_nosum: float
+    eq19: float
+    sum_rule: float
+    local_error: float
+
+
+def residuals(traj: Trajectory, *, n_probe: int = 4) -> Residuals:
+    """All residuals of one trajectory (vectorised over sites and time)."""
+    if not isinstance(traj, Trajectory):
+        raise TypeError("traj must be a bbdlib.bulk_boundary.integrator.Trajectory")
+    k = E.kinematics(traj)
+    f = E.site_fields(k)
+    ed = E.measured_rate(f)
+    M = traj.net.depth
+    rhs = E.continuity_rhs(k, f, output="corrected")
+    terms = lambda m: [k.gamma * f.D[m], f.j_in[m], f.j_out[m]]  # noqa: E731
+    res = {m: E.relative_residual(ed[m], rhs[m], terms(m) + ([f.k_out] if m == M else [])) for m in range(1, M + 1)}
+    kp = f.k_out_printed
+    rp = E.continuity_rhs(k, f, output="printed")[M]
+    rn = E.continuity_rhs(k, f, output="printed_nosum")[M]
+    out_p = E.relative_residual(ed[M], rp, terms(M) + [np.sum(kp, axis=-1, keepdims=True)])
+    out_n = E.relative_residual(ed[M], rn, terms(M) + [kp])
+    r19 = max((E.relative_residual(ed[m], E.energy_rate_eq19(k, f, m), [E.energy_rate_eq19(k, f, m)])
+               for m in range(2, M)), default=np.nan)
+    H = E.mechanical_hamiltonian(k)
+    Hs = np.exp(k.gamma * k.t) * sum(f.e[m].sum(axis=-1) for m in range(1, M + 1))
+    return Residuals(
+        h=traj.h, method=traj.method, input=res[1],
+        bulk=max((res[m] for m in range(2, M)), default=np.nan), output=res[M],
+        output_printed=out_p, output_nosum=out_n, eq19=r19,
+        sum_rule=float(np.max(np.abs(Hs - H)) / np.max(np.abs(H))),
+        local_error=local_error_estimate(traj, n_probe=n_probe),
+    )
+
+
+def convergence(net, theta0, v0, drive, *, gamma, T, method, n_steps_list) -> list[Residuals]:
+    """:func:`residuals` for the same problem at several step counts (``h = T / n``)."""
+    T = check_real("T", T, low=0.0, low_inclusive=False)
+    out = []
+    for n in n_steps_list:
+        n = check_int("n_steps", n, minimum=8)
+        tr = integrate(net, theta0, v0, gamma=gamma, drive=drive, h=T / n, n_steps=n, method=method)
+        out.append(residuals(tr))
+    return out
+
+
+def fit_order(h, err) -> float:
+    """Least-squares slope of ``log err`` against ``log h``."""
+    h, err = np.asarray(h, dtype=float), np.asarray(err, dtype=float)
+    if h.size < 2 or np.any(err <= 0):
+        raise ValueError("need at least two positive errors to fit an order")
+    return float(np.polyfit(np.log(h), np.log(err), 1)[0])
+
+
+def output_sector(traj: Trajectory) -> dict:
+    """Output-site arrays (interior samples) for eqs. (31)-(32): measured ``ė``, the three
+    right-hand sides, the measured source ``K^out_meas = -ė - γD + ΣJ_in`` and the printed
+    and corrected ``K^out``, plus ``scale``, the largest term on the output layer."""
+    k = E.kinematics(traj)
+    f = E.site_fields(k)
+    M = f.M
+    ed = E.measured_rate(f)[M]
+    ok = np.all(np.isfinite(ed), axis=-1)
+    base = -k.gamma * f.D[M] + f.j_in[M]
+    out = {
+        "edot": ed[ok],
+        "rhs_printed": E.continuity_rhs(k, f, output="printed")[M][ok],
+        "rhs_nosum": E.continuity_rhs(k, f, output="printed_nosum")[M][ok],
+        "rhs_corrected": E.continuity_rhs(k, f, output="corrected")[M][ok],
+        "k_measured": (base - ed)[ok],
+        "k_printed": f.k_out_printed[ok],
+        "k_corrected": f.k_out[ok],
+    }
+    out["scale"] = float(max(np.max(np.abs(ed[ok])), np.max(np.abs(k.gamma * f.D[M][ok])), np.max(np.abs(f.j_in[M][ok]))))
+    return out
+
+
+def layer_budget(k: E.Kinematics, f: E.SiteFields) -> dict:
+    """Layer-summed energy budget: ``E_m = Σ_i e^(m)_i`` and its sources and sinks.
+
+    Returns per time step: ``energy[m]``, ``dissipation[m] = γ Σ_i D_{i,m}``,
+    ``flux[m] = Σ_i Σ_a J_{(i,m)→(a,m+1)}`` (layer m to m+1, ``m = 1..M-1``),
+    ``inject_in = Σ_i Σ_j K^in`` and ``inject_out = -Σ_i K^out_i`` (corrected (32)).
+    """
+    M = f.M
+    return {
+        "t": f.t,
+        "energy": np.stack([f.e[m].sum(-1) for m in range(1, M + 1)], axis=-1),
+        "dissipation": np.stack([k.gamma * f.D[m].sum(-1) for m in range(1, M + 1)], axis=-1),
+        "flux": np.stack([f.j_out[m].sum(-1) for m in range(1, M)], axis=-1),
+        "inject_in": f.j_in[1].sum(-1),
+        "inject_out": -f.k_out.sum(-1),
+    }
+
+
+def study(configs, *, gamma: float, T: float, n_steps: int, seed: int = 0, velocity_scale: float = 0.3,
+          methods=("cs2", "cs4")) -> list[dict]:
+    """Run the convergence study of the continuity chapter.
+
+    ``configs`` is a list of ``(widths, activation, loss, drive)``; each is integrated with
+    every method at ``n_steps, 2 n_steps, 4 n_steps`` over ``[0, T]``.  Returns one dict per
+    (config, method) with the :class:`Residuals` and the fitted orders.
+    """
+    n_steps = check_int("n_steps", n_steps, minimum=16)
+    out = []
+    for c, (widths, act, loss, drive) in enumerate(configs):
+        net, th, v0, dr = demo_problem(widths, act, loss, drive=drive, rng=seed + c, velocity_scale=velocity_scale)
+        for method in methods:
+            rs = convergence(net, th, v0, dr, gamma=gamma, T=T, method=method,
+                             n_steps_list=(n_steps, 2 * n_steps, 4 * n_steps))
+            hs = [r.h for r in rs]
+            orders = {key: fit_order(hs, [getattr(r, key) for r in rs])
+                      for key in ("input", "bulk", "output", "sum_rule", "local_error") if not np.isnan(getattr(rs[0], key))}
+            out.append({"config": c, "widths": tuple(widths), "activation": act, "loss": loss, "drive": drive,
+                        "method": method, "res": rs, "orders": orders})
+    return out
+
+
+def residual_table(rows: list[dict]) -> str:
+    """A Markdown table of a :func:`study` (residuals at the finest step, orders, printed output residual)."""
+    head = ("| # | widths | σ, loss | drive | method | h | ε_h (local error) | input (26) | bulk (21) | output (31), corrected "
+            "| orders in/bulk/out | sum rule (17) | output (31) as printed |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        f = r["res"][-1]
+        o = r["orders"]
+        bulk = "–" if np.isnan(f.bulk) else f"{f.bulk:.1e}"
+        ob = "–" if "bulk" not in o else f"{o['bulk']:.2f}"
+        lines.append(
+            f"| {r['config'] + 1} | {'-'.join(map(str, r['widths']))} | {r['activation']}, {r['loss']} | {r['drive']} | "
+            f"{r['method']} | {f.h:.2g} | {f.local_error:.1e} | {f.input:.1e} | {bulk} | {f.output:.1e} | "
+            f"{o['input']:.2f} / {ob} / {o['output']:.2f} | {f.sum_rule:.1e} | {f.output_printed:.2f} |")
+    return "\n".join(lines)
+
+
+def probe_budget(net, theta, v, *, gamma: float, stream, h: float, method: str = "cs4") -> dict:
+    """Layer energy budget of a short run from ``(theta, v)`` over the whole ``stream``.
+
+    Integrates eq. (4) over ``n_samples × dwell`` of ``stream`` (a smooth
+    :class:`~bbdlib.bulk_boundary.integrator.SampleStream`), evaluates every site's fields and returns the
+    time integrals over the run: ``inject_in = ∫ΣK^in``, ``inject_out = -∫ΣK^out`` (corrected
+    (32)), ``dissipation[m-1] = ∫γΣ_i D_{i,m}``, ``flux[m-1] = ∫Σ J_{(·,m)→(·,m+1)}``, the change
+    of stored energy per layer ``delta_e``, the closure defect of the integrated global balance
+    ``closure = |ΔΣe - ∫(ΣK^in - ΣK^out - γΣD)| / throughput`` and the sum-rule gap
+    ``sum_rule = max|Σe - (½|Ẇ|² + ½|ḃ|² + ℓ)| / max|e|`` (both measure the numerical accuracy),
+    plus the fraction of time each boundary feeds energy in.
+    """
+    T = stream.Xs.shape[0] * stream.dwell
+    n = int(round(T / check_real("h", h, low=0.0, low_inclusive=False)))
+    tr = integrate(net, theta, v, gamma=gamma, drive=stream, h=T / n, n_steps=n, method=method)
+    k = E.kinematics(tr)
+    f = E.site_fields(k)
+    b = layer_budget(k, f)
+    cum = lambda y: E.cumulative_integral(k.t, y if y.ndim > 1 else y[:, None])[-1]  # noqa: E731
+    inj_in, inj_out = float(cum(b["inject_in"])[0]), float(cum(b["inject_out"])[0])
+    diss, flux = cum(b["dissipation"]), cum(b["flux"])
+    delta_e = b["energy"][-1] - b["energy"][0]
+    throughput = abs(inj_in) + abs(inj_out) + float(np.sum(np.abs(diss)))
+    closure = abs(delta_e.sum() - (inj_in + inj_out - diss.sum())) / throughput
+    mech = 0.5 * np.sum(tr.v**2, axis=-1) + k.loss_i.sum(-1)
+    site_max = max(float(np.max(np.abs(f.e[m]))) for m in range(1, f.M + 1))
+    return {
+        "inject_in": inj_in, "inject_out": inj_out, "dissipation": diss, "flux": flux, "delta_e": delta_e,
+        "closure": float(closure), "sum_rule": float(np.max(np.abs(b["energy"].sum(-1) - mech)) / site_max),
+        "frac_in_positive": float(np.mean(b["inject_in"] > 0)), "frac_out_positive": float(np.mean(b["inject_out"] > 0)),
+        "theta_end": tr.theta[-1], "v_end": tr.v[-1], "budget": b,
+    }
+
+
+def offshell_identities(net, *, gamma: float, rng=0, amplitude: float = 0.5, eps: float = 1e-3) -> dict:
+    """Test eqs. (20), (25), (30) of [A] away from the equations of motion.
+
+    At a random state ``(θ, θ̇)`` with a moving input and target, the accelerations are set
+    to ``Ẅ^(m) = -γẆ - f_W^(m) ⊗ h^(m)``, ``b̈^(m) = -γḃ - f_b^(m)`` with random ``f_W ≠ f_b``
+    (so every ``𝓔 ≠ 0``).  ``ė`` is measured along the path ``θ(t) = θ + θ̇ t + ½ θ̈ t²`` by
+    fourth-order central differences of the densities without their ``∫dt`` terms, plus the
+    integrands of those terms (their derivatives by definition).  It is compared with
+    ``-γD + ΣJ_in - ΣJ_out (- K^out) + Σ (coefficient × velocity × 𝓔)`` of (20), (25), (30),
+    with 𝓔 from (15), (23), (28) as printed, and with the neuron equation (15) corrected
+    (its friction term uses ``W^(m-1)σ(z^(m-1))``).  Returns the relative residuals per sector.
+    """
+    if len(set(net.widths[1:])) != 1:
+        raise ValueError("the printed neuron equation (15) needs N_1 = ... = N_M; got " + str(net.widths))
+    rng = check_generator("rng", rng)
+    M = net.depth
+    th = net.init_params(rng)
+    v = 0.5 * rng.normal(size=net.n_params)
+    drive = OscillatingDrive(rng.normal(size=net.widths[0]), amplitude, 1.3, rng.normal(size=net.widths[-1]),
+                             phase=rng.uniform(0, 6.3, net.widths[0]), target_amplitude=amplitude,
+                             target_phase=rng.uniform(0, 6.3, net.widths[-1]))
+    fW = [rng.normal(size=(1, n)) for n in net.widths[1:]]
+    fb = [rng.normal(size=(1, n)) for n in net.widths[1:]]
+    t0 = 0.4
+    k0 = E._kinematics(net, gamma, drive, np.array([t0]), th[None], v[None], offshell=(fW, fb))
+    f0 = E.site_fields(k0, quadrature="trapezoid")
+    # the full acceleration vector, flat
+    accW = [k0.Wdd(m, 0) for m in range(M)]
+    acc = net.pack(accW, [k0.Bd[m][0] for m in range(M)])
+    # e without its ∫ term along the path, at t0 + (-2, -1, 1, 2) eps
+    offs = np.array([-2.0, -1.0, 1.0, 2.0]) * eps
+    ts = t0 + offs
+    thp = th[None] + offs[:, None] * v[None] + 0.5 * offs[:, None] ** 2 * acc[None]
+    vp = v[None] + offs[:, None] * acc[None]
+    kp = E._kinematics(net, gamma, drive, ts, thp, vp)
+    fp = E.site_fields(kp, quadrature="trapezoid")
+    c4 = np.array([1.0, -8.0, 8.0, -1.0]) / (12.0 * eps)
+    edot = [None]
+    for m in range(1, M + 1):
+        loc = E._e_without_integral(kp, fp, m) if m < M else fp.e[m]
+        d = c4 @ loc
+        if m < M:
+            d = d + f0.integrand[m][0]
+        edot.append(d)
+    # 𝓔 terms, literally from (15), (23), (28)
+    def E_W(m):  # (15)/(23): Ẅ - h_j (z̈_i - Ṡ_i) + γ[Ẇ - h_j (ż_i - S_i)]
+        h = k0.h[m][0]
+        return (accW[m] - np.outer(k0.zdd[m + 1][0] - k0.Sd[m][0], h)
+                + gamma * (k0.Wd[m][0] - np.outer(k0.zd[m + 1][0] - k0.S[m][0], h)))
+
+    def E_z(m, printed):  # (15) for 1 < m < M, (23) for m = 1
+        W, sp = k0.W[m][0], k0.sp[m][0]
+        acc_part = (k0.zdd[m][0] - k0.Sd[m - 1][0] - sp * (W.T @ k0.zdd[m + 1][0]) + sp * (W.T @ k0.Sd[m][0]))
+        S_fric = k0.S[m][0] if (printed and m > 1) else k0.S[m - 1][0]
+        return acc_part + gamma * (k0.zd[m][0] - S_fric - sp * (W.T @ k0.zd[m + 1][0]) + sp * (W.T @ k0.S[m][0]))
+
+    E_Z = (k0.zdd[M][0] - k0.Sd[M - 1][0] + gamma * (k0.zd[M][0] - k0.S[M - 1][0]) + k0.dloss_dZ[0])
+    base = [None] + [(-gamma * f0.D[m] + f0.j_in[m] - f0.j_out[m])[0] for m in range(1, M + 1)]
+    out = {"arrays": {}}
+    scale = lambda *xs: max(float(np.max(np.abs(x))) for x in xs)  # noqa: E731
+    for printed in (True, False):
+        key = "printed" if printed else "corrected"
+        # (25): input
+        rhs1 = base[1] + 0.5 * np.sum(k0.Wd[1][0] * E_W(1), axis=0) + np.sum(k0.Wd[0][0] * E_W(0), axis=1) \
+            + k0.zd[1][0] * E_z(1, printed)
+        out[f"eq25_{key}"] = float(np.max(np.abs(edot[1] - rhs1)) / scale(edot[1], rhs1))
+        # (20): bulk
+        res, rhss = [], []
+        for m in range(2, M):
+            rhs = base[m] + 0.5 * np.sum(k0.Wd[m][0] * E_W(m), axis=0) + 0.5 * np.sum(k0.Wd[m - 1][0] * E_W(m - 1), axis=1) \
+                + k0.zd[m][0] * E_z(m, printed)
+            res.append(float(np.max(np.abs(edot[m] - rhs)) / scale(edot[m], rhs)))
+            rhss.append(rhs)
+        out[f"eq20_{key}"] = max(res) if res else float("nan")
+        out["arrays"][f"eq20_{key}"] = np.concatenate(rhss) if rhss else np.zeros(0)
+        out["arrays"][f"eq25_{key}"] = rhs1
+    # (30): output, printed source -Σ_i K_i (printed) vs own -K_i (corrected)
+    common = base[M] + k0.zd[M][0] * E_Z + 0.5 * np.sum(k0.Wd[M - 1][0] * E_W(M - 1), axis=1)
+    rhs_p = common - np.sum(f0.k_out_printed[0])
+    rhs_c = common - f0.k_out[0]
+    out["arrays"].update(edot_bulk=np.concatenate([edot[m] for m in range(2, M)]) if M > 2 else np.zeros(0),
+                         edot_in=edot[1], edot_out=edot[M], eq30_printed=rhs_p, eq30_corrected=rhs_c)
+    out["eq30_printed"] = float(np.max(np.abs(edot[M] - rhs_p)) / scale(edot[M], rhs_p))
+    out["eq30_corrected"] = float(np.max(np.abs(edot[M] - rhs_c)) / scale(edot[M], rhs_c))
+    # how far off shell: size of the 𝓔 terms relative to ė
+    out["offshell_size"] = float(np.max(np.abs(E_z(2 if M > 2 else 1, False))))
+    return out

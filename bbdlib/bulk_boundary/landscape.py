@@ -1,0 +1,118 @@
+"""The measured version of Fig. 2 of [A]: energy densities and currents of a network as a picture.
+
+Depth runs across (input ``X`` at the left, layers ``m = 1..M``), neurons down; each site is
+coloured by its energy density ``e_i^(m)``, each link carries an arrow in the direction of its
+current ``J`` (eq. (22)) or ``K^in`` (eq. (27)) with a width proportional to ``|J|``, and a ring
+around each site shows its dissipation ``γ D_{i,m}`` (eq. (12)/(27)).  Quantities are averaged
+over a time window, so that a picture shows where energy flows during that part of training.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bbdlib.bulk_boundary import energy as E
+
+__all__ = ["WindowAverage", "window_average", "sources_and_sinks", "draw_landscape"]
+
+
+@dataclass(frozen=True)
+class WindowAverage:
+    """Time averages over ``[t0, t1]`` of site and link fields (lists indexed by layer)."""
+
+    t0: float
+    t1: float
+    e: list            # e[m], m = 1..M
+    dissipation: list  # γ D[m]
+    transport: list    # Σ J_in - Σ J_out (net inflow through links), m = 1..M
+    links: list        # links[m] = mean J_{(j,m)→(i,m+1)}, shape (N_{m+1}, N_m); links[0] = mean K^in
+    k_out: np.ndarray  # mean corrected K^out_i at the output
+
+
+def window_average(k: E.Kinematics, f: E.SiteFields, t0: float, t1: float, *, max_links_samples: int = 64) -> WindowAverage:
+    """Average site fields over ``t0 <= t <= t1``; link currents from up to ``max_links_samples`` samples."""
+    sel = np.flatnonzero((k.t >= t0) & (k.t <= t1))
+    if sel.size == 0:
+        raise ValueError(f"no samples in the window [{t0}, {t1}]")
+    M = f.M
+    e = [None] + [f.e[m][sel].mean(0) for m in range(1, M + 1)]
+    diss = [None] + [k.gamma * f.D[m][sel].mean(0) for m in range(1, M + 1)]
+    kout = f.k_out[sel].mean(0)
+    trans = [None] + [(f.j_in[m][sel] - f.j_out[m][sel]).mean(0) for m in range(1, M + 1)]
+    pick = sel[np.linspace(0, sel.size - 1, min(max_links_samples, sel.size)).astype(int)]
+    links = [np.mean([E.link_k_in(k, n) for n in pick], axis=0)]
+    for m in range(1, M):
+        links.append(np.mean([E.link_current(k, m, n) for n in pick], axis=0))
+    return WindowAverage(t0=float(k.t[sel[0]]), t1=float(k.t[sel[-1]]), e=e, dissipation=diss, transport=trans,
+                         links=links, k_out=kout)
+
+
+def sources_and_sinks(w: WindowAverage, *, rel: float = 0.05) -> dict:
+    """Classify sites by their net link transport ``Σ J_in - Σ J_out`` over the window.
+
+    A site is a *source* if it sends energy to its neighbours (net transport below
+    ``-rel × max|transport|``), a *sink* if it receives (above ``+rel × max``), else neutral.
+    Returns per layer the counts and the layer's net transport, plus the boundary powers.
+    """
+    M = len(w.e) - 1
+    scale = max(np.max(np.abs(w.transport[m])) for m in range(1, M + 1))
+    out = {"layers": []}
+    for m in range(1, M + 1):
+        tr = w.transport[m]
+        out["layers"].append({
+            "m": m,
+            "sources": int(np.sum(tr < -rel * scale)),
+            "sinks": int(np.sum(tr > rel * scale)),
+            "net_transport": float(tr.sum()),
+            "dissipation": float(w.dissipation[m].sum()),
+        })
+    out["input_power"] = float(w.links[0].sum())
+    out["output_power"] = float(-w.k_out.sum())
+    return out
+
+
+def draw_landscape(ax, w: WindowAverage, *, vmin=None, vmax=None, cmap="viridis", max_width=4.0, title=None):
+    """Draw one window: sites coloured by ``e``, arrows for currents, rings for dissipation."""
+    from matplotlib.patches import FancyArrowPatch
+
+    M = len(w.e) - 1
+    widths = [w.links[0].shape[1]] + [w.e[m].size for m in range(1, M + 1)]
+    ys = [np.linspace(0.5, -0.5, n) * (n - 1) / max(max(widths) - 1, 1) for n in widths]
+    allJ = np.concatenate([np.abs(L).ravel() for L in w.links])
+    jmax = allJ.max() if allJ.size and allJ.max() > 0 else 1.0
+    dmax = max(np.max(np.abs(w.dissipation[m])) for m in range(1, M + 1)) or 1.0
+    evals = np.concatenate([w.e[m] for m in range(1, M + 1)])
+    vmin = evals.min() if vmin is None else vmin
+    vmax = evals.max() if vmax is None else vmax
+    import matplotlib as mpl
+
+    norm = mpl.colors.Normalize(vmin=vmin, vmax=vmax)
+    for m, L in enumerate(w.links):  # link layer m: from layer m to m+1
+        for i in range(L.shape[0]):
+            for j in range(L.shape[1]):
+                J = L[i, j]
+                if abs(J) < 0.02 * jmax:
+                    continue
+                a, b = (m, ys[m][j]), (m + 1, ys[m + 1][i])
+                if J < 0:
+                    a, b = b, a
+                ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=6 + 6 * abs(J) / jmax,
+                                             lw=max_width * abs(J) / jmax, color="C3" if m == 0 else "0.25",
+                                             alpha=0.35 + 0.65 * abs(J) / jmax, shrinkA=7, shrinkB=7, zorder=1))
+    ax.scatter(np.zeros(widths[0]), ys[0], marker="s", s=40, color="0.6", zorder=2)
+    xs = np.concatenate([np.full(widths[m], m) for m in range(1, M + 1)])
+    yy = np.concatenate([ys[m] for m in range(1, M + 1)])
+    dd = np.concatenate([w.dissipation[m] for m in range(1, M + 1)])
+    ax.scatter(xs, yy, s=60 + 500 * np.abs(dd) / dmax, c=np.where(dd >= 0, "C1", "C0"), alpha=0.45,
+               linewidths=0, zorder=2)
+    sc = ax.scatter(xs, yy, s=55, c=evals, cmap=cmap, norm=norm, edgecolors="k", linewidths=0.5, zorder=3)
+    ax.set_xlim(-0.4, M + 0.4)
+    ax.set_ylim(-0.62, 0.62)
+    ax.set_aspect("auto")
+    ax.set_xticks(range(M + 1), ["X"] + [f"m={m}" for m in range(1, M + 1)])
+    ax.set_yticks([])
+    ax.grid(False)
+    if title:
+        ax.set_title(title)
+    return sc
