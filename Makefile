@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make book   - set up .venv from the pins, execute every chapter from scratch, build _build/html
-#   make test   - set up .venv, run bbdlib's unit tests, every chapter through nbval, and the book build
+#   make test   - set up .venv, ruff, bbdlib's unit tests, every chapter through nbval, the book
+#                 build, and the browser test of the built book
 # Both are idempotent: the venv is rebuilt only when requirements.txt or pyproject.toml change.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -20,15 +21,17 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # Kernels must draw inline: a backend forced from outside would swallow every figure.
 unexport MPLBACKEND
 
-.PHONY: all book test unit nbtest booktest venv clean bench help
+.PHONY: all book test lint unit nbtest booktest venv clean bench help
 all: book
 
 help:
-	@echo "make book    build the book into _build/html (executes every chapter)"
-	@echo "make test    unit tests + nbval over every chapter + the book build"
-	@echo "make unit    bbdlib unit tests only"
-	@echo "make nbtest  chapters through nbval only (CHAPTERS=... to choose)"
-	@echo "make bench   the benchmark scripts under benchmarks/"
+	@echo "make book     build the book into _build/html (executes every chapter)"
+	@echo "make test     lint + unit tests + nbval over every chapter + the book build + booktest"
+	@echo "make lint     ruff check bbdlib tests benchmarks"
+	@echo "make unit     bbdlib unit tests only (tests/book, tests/bulk_boundary, tests/duality, tests/test_*.py)"
+	@echo "make nbtest   chapters through nbval only (CHAPTERS=... to choose)"
+	@echo "make booktest tests/rendered: the built book in headless Chromium (after make book)"
+	@echo "make bench    the benchmark scripts under benchmarks/"
 
 venv: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml
@@ -49,6 +52,12 @@ book: $(STAMP)
 	BBD_CLAIMS_DIR=$(abspath $(BUILD))/claims $(BIN)/jupyter-book build . --path-output . -W -n --keep-going
 	@echo "book: $(BUILD)/html/index.html; claims: $(BUILD)/claims.json"
 
+# The linter (configured in pyproject.toml, [tool.ruff]); chapters are not linted.
+lint: $(STAMP)
+	$(BIN)/ruff check bbdlib tests benchmarks
+
+# tests/ mirrors bbdlib/: tests/book, tests/bulk_boundary, tests/duality, and tests/test_<module>.py
+# for the shared modules. tests/rendered needs a built book and runs in booktest.
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q --ignore=tests/rendered
 
@@ -65,11 +74,12 @@ nbtest: $(STAMP)
 
 # nbval and the book build each execute every chapter; they run side by side on two cores.
 test: $(STAMP)
+	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) -j2 --output-sync=target nbtest book
 	$(MAKE) booktest
 
-# The built book: no remote resources, MathJax typesets offline in headless Chromium.
+# tests/rendered, the built book: no remote resources, MathJax typesets offline in headless Chromium.
 booktest: $(STAMP)
 	$(BIN)/python -m pytest tests/rendered -q -rs
 

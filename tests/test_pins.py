@@ -1,10 +1,9 @@
-"""requirements.txt is the one place for pins; environment.yml must agree with it."""
+"""requirements.txt is the one place for pins; pyproject.toml names, environment.yml mirrors."""
 import re
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DIRECT = ["jupyter-book", "jupytext", "numpy", "scipy", "matplotlib", "sympy", "papermill",
-          "nbval", "ipykernel", "pytest", "scikit-learn", "django-static-mathjax"]
 
 
 def _norm(name: str) -> str:
@@ -30,6 +29,15 @@ def environment():
     return _pins(line.strip().lstrip("- ").strip() for line in text)
 
 
+def declared():
+    """Every distribution pyproject.toml names: the dependencies and every extra."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    specs = list(project["dependencies"])
+    for extra in project.get("optional-dependencies", {}).values():
+        specs.extend(extra)
+    return {_norm(re.match(r"[A-Za-z0-9_.\-]+", s).group(0)): s for s in specs}
+
+
 def test_every_requirement_is_pinned_exactly():
     for line in (ROOT / "requirements.txt").read_text().splitlines():
         line = line.split("#")[0].strip()
@@ -37,11 +45,19 @@ def test_every_requirement_is_pinned_exactly():
             assert "==" in line, f"requirements.txt: {line!r} is not an exact pin"
 
 
-def test_direct_dependencies_are_pinned_in_both():
+def test_pyproject_names_without_versions():
+    for name, spec in declared().items():
+        assert _norm(spec) == name, f"pyproject.toml: {spec!r} sets a version; pins live in requirements.txt"
+
+
+def test_declared_dependencies_are_pinned_in_both():
     req, env = requirements(), environment()
-    for name in DIRECT:
-        assert name in req, f"{name} missing from requirements.txt"
-        assert name in env, f"{name} missing from environment.yml"
+    names = declared()
+    assert {"numpy", "scipy", "sympy", "matplotlib", "papermill", "jupytext", "jupyter-cache",
+            "sphinx", "ruff"} <= set(names)
+    for name in names:
+        assert name in req, f"{name} (pyproject.toml) is not pinned in requirements.txt"
+        assert name in env, f"{name} (pyproject.toml) is missing from environment.yml"
     assert req["jupyter-book"].startswith("1."), "the book is built with Jupyter Book 1.x"
 
 

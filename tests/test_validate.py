@@ -2,8 +2,14 @@
 import numpy as np
 import pytest
 
-from bbdlib.validate import (check_array, check_choice, check_generator, check_int,
-                             check_parameters, check_real)
+from bbdlib.validate import (
+    check_array,
+    check_choice,
+    check_generator,
+    check_int,
+    check_parameters,
+    check_real,
+)
 
 
 def test_check_int():

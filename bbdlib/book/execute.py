@@ -43,7 +43,8 @@ def execute_chapters(chapters: list[str | Path], cache_path: str | Path, *,
         record = cache.get_project_record(uri)
         print(f"FAILED {uri}\n{record.traceback or ''}", file=sys.stderr)
     for record in cache.list_cache_records():
-        print(f"executed {Path(record.uri).relative_to(Path.cwd()) if Path(record.uri).is_relative_to(Path.cwd()) else record.uri}"
-              f" in {record.data.get('execution_seconds', float('nan')):.1f} s")
+        source = Path(record.uri)
+        shown = source.relative_to(Path.cwd()) if source.is_relative_to(Path.cwd()) else record.uri
+        print(f"executed {shown} in {record.data.get('execution_seconds', float('nan')):.1f} s")
     print(f"{len(result.succeeded)} chapters executed, {len(failed)} failed, {elapsed:.1f} s wall")
     return len(failed)
