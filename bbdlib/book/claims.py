@@ -36,13 +36,15 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Claim", "ClaimFailed", "Ledger", "STATUSES", "PAPERS", "claims_dir", "repo_root"]
+__all__ = ["Claim", "ClaimFailed", "Ledger", "STATUSES", "PAPERS", "PART_PAPER", "claims_dir",
+           "load_records", "repo_root", "status_counts"]
 
 STATUSES = ("reproduced", "corrected", "not reproduced")
 PAPERS = {
@@ -59,7 +61,35 @@ class ClaimFailed(AssertionError):
 
 @dataclass(frozen=True)
 class Claim:
-    """One record of the ledger (all fields JSON-serialisable)."""
+    """One record of the ledger (all fields JSON-serialisable).
+
+    Attributes
+    ----------
+    paper : str
+        ``"A"`` or ``"B"`` (a key of :data:`PAPERS`).
+    ref : str
+        The equation, figure or table as the paper prints it, e.g. ``"eq. (6.11)"``.
+    claim : str
+        What is claimed, in a few words.
+    expected, measured, tolerance
+        The value the claim states (the corrected value for a ``corrected`` record),
+        the chapter's computation, and the allowed deviation, as JSON values.
+    status : str
+        One of :data:`STATUSES`.
+    chapter : str
+        The chapter's path without ``.md``, e.g. ``"chapters/duality/09-appendix-a"``.
+    deviation
+        The largest (absolute or relative) deviation of ``measured`` from ``expected``,
+        or the symbolic difference as a string.
+    printed
+        The value as printed in the paper, for ``corrected`` and ``not reproduced``.
+    evidence : str
+        Plain text: what shows the status.
+    rel : bool
+        Whether ``tolerance`` is relative.
+    extra : dict
+        Further keyword arguments of the ledger call, as JSON values.
+    """
 
     paper: str
     ref: str
@@ -77,7 +107,19 @@ class Claim:
 
 
 def repo_root(start: Path | None = None) -> Path | None:
-    """The nearest folder at or above ``start`` (default: cwd) holding ``_config.yml``."""
+    """The book's repository root.
+
+    Parameters
+    ----------
+    start : pathlib.Path, optional
+        Where to look from (default: the working directory).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The nearest folder at or above ``start`` holding ``_config.yml`` and ``bbdlib/``;
+        else the folder above the installed package if it holds ``_config.yml``; else None.
+    """
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "_config.yml").is_file() and (folder / "bbdlib").is_dir():
@@ -89,7 +131,18 @@ def repo_root(start: Path | None = None) -> Path | None:
 
 
 def claims_dir() -> Path:
-    """Where ledgers are written: ``$BBD_CLAIMS_DIR`` or ``<repo>/_build/claims``."""
+    """Where ledgers are written.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$BBD_CLAIMS_DIR`` when set, else ``<repo>/_build/claims``.
+
+    Raises
+    ------
+    RuntimeError
+        If the variable is unset and no repository root is found (:func:`repo_root`).
+    """
     env = os.environ.get("BBD_CLAIMS_DIR")
     if env:
         return Path(env)
@@ -100,6 +153,47 @@ def claims_dir() -> Path:
             "set BBD_CLAIMS_DIR to say where claims are written"
         )
     return root / "_build" / "claims"
+
+
+def load_records(folder: str | Path) -> list[Claim]:
+    """Every record of the ledgers written into a folder.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        A claims folder (:func:`claims_dir`, or ``<out>/claims`` of a rerun).
+
+    Returns
+    -------
+    list of Claim
+        The records of every ``*.json`` ledger in the folder, files in name order and
+        records in the order the chapter made them; empty if the folder does not exist.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return [Claim(**r) for path in sorted(folder.glob("*.json"))
+            for r in json.loads(path.read_text())["claims"]]
+
+
+def status_counts(records: Iterable[Claim], paper: str | None = None) -> dict[str, int]:
+    """How many records have each status.
+
+    Parameters
+    ----------
+    records : iterable of Claim
+        The records to count.
+    paper : str, optional
+        Count only the records of this paper (``"A"`` or ``"B"``).
+
+    Returns
+    -------
+    dict
+        ``{status: count}`` for every status of :data:`STATUSES`, in that order (a
+        status without records counts 0).
+    """
+    mine = [r for r in records if paper is None or r.paper == paper]
+    return {s: sum(r.status == s for r in mine) for s in STATUSES}
 
 
 def _jsonable(value: Any) -> Any:
@@ -185,12 +279,31 @@ class Ledger:
 
     Parameters
     ----------
-    chapter
+    chapter : str
         The chapter's path from the repository root without the ``.md`` suffix,
-        e.g. ``"chapters/duality/09-appendix-a"``; the scorecard links to it.
-    reset
+        e.g. ``"chapters/duality/09-appendix-a"``; the scorecard links to it.  The
+        chapter's folder names the paper: ``chapters/bulk-boundary`` is paper A,
+        ``chapters/duality`` paper B (:data:`PART_PAPER`).
+    reset : bool
         Start a fresh ledger file for the chapter (default), discarding records of
         an earlier run.
+
+    Attributes
+    ----------
+    chapter : str
+        As given, without ``.md``.
+    paper : str or None
+        The paper of the chapter's part; None outside a paper's folder (then every
+        record names its paper).
+    records : list of Claim
+        The records so far, in order.
+    path : pathlib.Path
+        The ledger file, ``<claims dir>/<part>__<name>.json``.
+
+    Raises
+    ------
+    ValueError
+        If ``chapter`` is not a path under ``chapters/`` naming an existing file.
     """
 
     def __init__(self, chapter: str, *, reset: bool = True) -> None:
@@ -225,7 +338,41 @@ class Ledger:
         evidence: str = "",
         **extra: Any,
     ) -> Claim:
-        """Record a reproduced claim; raise :class:`ClaimFailed` if it does not hold."""
+        """Record a reproduced claim; raise :class:`ClaimFailed` if it does not hold.
+
+        Parameters
+        ----------
+    paper : str, optional
+        ``"A"`` or ``"B"``; default the paper of the chapter's part (it must agree).
+    ref : str
+        The equation, figure or table as printed, e.g. ``"eq. (7)"``, ``"Fig. 3b"``.
+    claim : str
+        What is claimed, in a few words.
+        expected
+            The paper's value: a number, array, bool, string or sympy expression.
+        measured
+            The chapter's computation, of the same kind.
+    tolerance : float
+        The largest deviation allowed (0 for exact and symbolic claims).
+    rel : bool
+        Whether ``tolerance`` is relative to ``expected``.
+        evidence : str
+            Plain text: how the chapter shows it (optional for reproduced claims).
+        **extra
+            Further JSON-serialisable values stored with the record.
+
+        Returns
+        -------
+        Claim
+            The record, with status ``"reproduced"``.
+
+        Raises
+        ------
+        ClaimFailed
+            If ``measured`` deviates from ``expected`` by more than ``tolerance``.
+        ValueError
+            For an invalid paper, ref, claim or tolerance.
+        """
         ok, dev = _agree(expected, measured, tolerance, rel)
         rec = self._record(paper, ref, claim, expected, measured, tolerance, "reproduced",
                            dev, None, evidence, rel, extra)
@@ -240,7 +387,34 @@ class Ledger:
         self, *, paper: str | None = None, ref: str, claim: str, expected: Any, measured: Any,
         evidence: str = "", **extra: Any,
     ) -> Claim:
-        """Shorthand for an exact symbolic :meth:`check` (``simplify(measured - expected) == 0``)."""
+        """Record an exact symbolic identity: :meth:`check` with tolerance 0.
+
+        Parameters
+        ----------
+    paper : str, optional
+        ``"A"`` or ``"B"``; default the paper of the chapter's part (it must agree).
+    ref : str
+        The equation, figure or table as printed, e.g. ``"eq. (7)"``, ``"Fig. 3b"``.
+    claim : str
+        What is claimed, in a few words.
+        expected, measured
+            sympy expressions (or matrices); the claim holds if
+            ``simplify(measured - expected)`` is zero.
+        evidence : str
+            Plain text: how the chapter shows it.
+        **extra
+            Further JSON-serialisable values stored with the record.
+
+        Returns
+        -------
+        Claim
+            The record, with status ``"reproduced"``.
+
+        Raises
+        ------
+        ClaimFailed
+            If the difference does not simplify to zero.
+        """
         return self.check(paper=paper, ref=ref, claim=claim, expected=expected,
                           measured=measured, tolerance=0, evidence=evidence, **extra)
 
@@ -260,10 +434,44 @@ class Ledger:
     ) -> Claim:
         """Record a claim that holds only after a correction.
 
-        ``printed`` is the paper's value, ``expected`` the corrected value the
-        chapter derives, ``measured`` the computation.  Asserts that ``measured``
-        disagrees with ``printed`` and agrees with ``expected``.  ``evidence`` (plain
-        text, required) says what was wrong and how the chapter shows it.
+        Asserts that ``measured`` disagrees with ``printed`` and agrees with ``expected``.
+
+        Parameters
+        ----------
+    paper : str, optional
+        ``"A"`` or ``"B"``; default the paper of the chapter's part (it must agree).
+    ref : str
+        The equation, figure or table as printed, e.g. ``"eq. (7)"``, ``"Fig. 3b"``.
+    claim : str
+        What is claimed, in a few words.
+        printed
+            The paper's value, as printed.
+        expected
+            The corrected value the chapter derives.
+        measured
+            The chapter's computation.
+    tolerance : float
+        The largest deviation allowed (0 for exact and symbolic claims).
+    rel : bool
+        Whether ``tolerance`` is relative to ``expected``.
+        evidence : str
+            Plain text, required: what was wrong and how the chapter shows it.
+        **extra
+            Further JSON-serialisable values stored with the record (the deviation
+            from the printed value is added as ``deviation_from_printed``).
+
+        Returns
+        -------
+        Claim
+            The record, with status ``"corrected"``.
+
+        Raises
+        ------
+        ClaimFailed
+            If the printed value agrees with the measurement, or the corrected one
+            does not.
+        ValueError
+            If ``evidence`` is empty, or for an invalid paper, ref, claim or tolerance.
         """
         if not evidence:
             raise ValueError("evidence must say what the correction is and how it is shown")
@@ -297,7 +505,41 @@ class Ledger:
         evidence: str,
         **extra: Any,
     ) -> Claim:
-        """Record a claim that does not hold; asserts that it indeed does not."""
+        """Record a claim that does not hold; asserts that it indeed does not.
+
+        Parameters
+        ----------
+    paper : str, optional
+        ``"A"`` or ``"B"``; default the paper of the chapter's part (it must agree).
+    ref : str
+        The equation, figure or table as printed, e.g. ``"eq. (7)"``, ``"Fig. 3b"``.
+    claim : str
+        What is claimed, in a few words.
+        expected
+            The paper's value (stored as ``printed`` too).
+        measured
+            The chapter's computation.
+    tolerance : float
+        The largest deviation allowed (0 for exact and symbolic claims).
+    rel : bool
+        Whether ``tolerance`` is relative to ``expected``.
+        evidence : str
+            Plain text, required: why the claim does not hold.
+        **extra
+            Further JSON-serialisable values stored with the record.
+
+        Returns
+        -------
+        Claim
+            The record, with status ``"not reproduced"``.
+
+        Raises
+        ------
+        ClaimFailed
+            If ``measured`` agrees with ``expected`` within ``tolerance``.
+        ValueError
+            If ``evidence`` is empty, or for an invalid paper, ref, claim or tolerance.
+        """
         if not evidence:
             raise ValueError("evidence must say why the claim does not hold")
         ok, dev = _agree(expected, measured, tolerance, rel)
@@ -320,6 +562,25 @@ class Ledger:
         which raise :class:`ClaimFailed` when the evidence disagrees.  Choosing the status
         from the outcome instead (``check if ok else not_reproduced``) would make a test
         that cannot fail.
+
+        Parameters
+        ----------
+        declared : str
+            ``"reproduced"`` or ``"not reproduced"``.
+        **kwargs
+            The keyword arguments of :meth:`check` or :meth:`not_reproduced`.
+
+        Returns
+        -------
+        Claim
+            The record.
+
+        Raises
+        ------
+        ClaimFailed
+            If the evidence does not support the declared status.
+        ValueError
+            If ``declared`` is neither status.
         """
         if declared == "reproduced":
             return self.check(**kwargs)
@@ -362,11 +623,23 @@ class Ledger:
         tmp.replace(self.path)
 
     def summary(self) -> dict[str, int]:
-        """Counts by status, e.g. for a closing sentence of a chapter."""
-        return {s: sum(r.status == s for r in self.records) for s in STATUSES}
+        """Counts by status, e.g. for a closing sentence of a chapter.
+
+        Returns
+        -------
+        dict
+            ``{status: count}`` over :data:`STATUSES` (see :func:`status_counts`).
+        """
+        return status_counts(self.records)
 
     def table(self):
-        """The chapter's records as a pandas-free Markdown table (an IPython display object)."""
+        """The chapter's records as a Markdown table, for the chapter's last cell.
+
+        Returns
+        -------
+        IPython.display.Markdown
+            One row per record: paper, ref, claim, expected, measured, tolerance, status.
+        """
         from IPython.display import Markdown
 
         rows = ["| paper | ref | claim | expected | measured | tolerance | status |",

@@ -128,3 +128,17 @@ def test_paper_is_the_chapters_part(ledger, tmp_path, monkeypatch):
         ledger.check(paper="A", ref="eq. (1)", claim="k = 1", expected=1.0, measured=1.0)
     a = Ledger("chapters/bulk-boundary/01-fundamentals")
     assert a.check(ref="eq. (1)", claim="c", expected=1.0, measured=1.0).paper == "A"
+
+
+def test_load_records_and_status_counts(ledger, tmp_path):
+    from bbdlib.book.claims import Claim, load_records, status_counts
+
+    ledger.check(ref="r", claim="c", expected=1, measured=1, tolerance=0)
+    ledger.not_reproduced(ref="r", claim="d", expected=1.0, measured=2.0, tolerance=0.1, evidence="e")
+    records = load_records(tmp_path)
+    assert all(isinstance(r, Claim) for r in records)
+    assert records == ledger.records
+    assert status_counts(records) == {"reproduced": 1, "corrected": 0, "not reproduced": 1}
+    assert status_counts(records, "A") == {"reproduced": 0, "corrected": 0, "not reproduced": 0}
+    assert ledger.summary() == status_counts(records)
+    assert load_records(tmp_path / "missing") == []
