@@ -31,6 +31,27 @@ def check_int(
 
     Booleans and floats (even integral ones such as ``3.0``) are rejected, so a
     width or a sample count is always a true integer.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, used in the error message.
+    value
+        The value to check.
+    minimum, maximum : int, optional
+        Inclusive bounds.
+
+    Returns
+    -------
+    int
+        ``value`` as a Python ``int``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer.
+    ValueError
+        If it is out of range.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
@@ -51,7 +72,31 @@ def check_real(
     low_inclusive: bool = True,
     high_inclusive: bool = True,
 ) -> float:
-    """Return ``value`` as a finite ``float`` inside the stated interval."""
+    """Return ``value`` as a finite ``float`` inside the stated interval.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, used in the error message.
+    value
+        The value to check (a real number; booleans are rejected).
+    low, high : float, optional
+        Bounds of the interval.
+    low_inclusive, high_inclusive : bool
+        Whether each bound belongs to the interval (default: both do).
+
+    Returns
+    -------
+    float
+        ``value`` as a Python ``float``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If it is not finite or lies outside the interval.
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
     value = float(value)
@@ -67,7 +112,27 @@ def check_real(
 
 
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
-    """Return ``value`` if it is one of ``choices``; otherwise list the allowed values."""
+    """Return ``value`` if it is one of ``choices``; otherwise list the allowed values.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, used in the error message.
+    value
+        The value to check.
+    choices : iterable
+        The allowed values.
+
+    Returns
+    -------
+    object
+        ``value`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not among ``choices`` (the message lists them).
+    """
     choices = list(choices)
     if value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
@@ -86,7 +151,32 @@ def check_array(
 ) -> np.ndarray:
     """Return ``value`` as a numpy array with the expected shape and finite entries.
 
-    ``shape`` may contain ``None`` for an axis of any length.
+    Parameters
+    ----------
+    name : str
+        The parameter's name, used in the error message.
+    value
+        Anything ``numpy.asarray`` accepts.
+    ndim : int, optional
+        The number of dimensions required.
+    shape : tuple, optional
+        The shape required; ``None`` for an axis of any length.
+    finite : bool
+        Refuse NaN and infinite entries (default).
+    dtype
+        The dtype to convert to (default ``float``).
+
+    Returns
+    -------
+    numpy.ndarray
+        The converted array.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` cannot be converted.
+    ValueError
+        If its dimensions or shape are wrong, or it has non-finite entries.
     """
     try:
         arr = np.asarray(value, dtype=dtype)
@@ -106,7 +196,25 @@ def check_array(
 
 
 def check_generator(name: str, value: Any) -> np.random.Generator:
-    """Accept a ``numpy.random.Generator`` or an integer seed."""
+    """Accept a ``numpy.random.Generator`` or an integer seed.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, used in the error message.
+    value
+        A generator (returned as it is) or a non-negative integer seed.
+
+    Returns
+    -------
+    numpy.random.Generator
+        The generator, or ``numpy.random.default_rng(value)`` for a seed.
+
+    Raises
+    ------
+    TypeError
+        For anything else.
+    """
     if isinstance(value, np.random.Generator):
         return value
     if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
@@ -121,13 +229,18 @@ def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, dict]) -> 
 
     Parameters
     ----------
-    namespace
+    namespace : mapping
         Usually ``globals()`` of the notebook.
-    spec
+    spec : mapping
         ``{name: rule}`` where ``rule`` has a ``"type"`` key (``"int"``,
-        ``"real"`` or ``"choice"``) and the keyword arguments of
+        ``"real"``, ``"choice"`` or ``"bool"``) and the keyword arguments of
         :func:`check_int`, :func:`check_real` or :func:`check_choice`
         (``choices=[...]``).
+
+    Returns
+    -------
+    None
+        Returns only if every parameter is valid.
 
     Raises
     ------

@@ -46,7 +46,9 @@ import numpy as np
 __all__ = ["Claim", "ClaimFailed", "Ledger", "STATUSES", "PAPERS", "PART_PAPER", "claims_dir",
            "load_records", "repo_root", "status_counts"]
 
+#: The three statuses a record can have, in the order the scorecard lists them.
 STATUSES = ("reproduced", "corrected", "not reproduced")
+#: The two papers, by the letter a record names.
 PAPERS = {
     "A": "Bulk–boundary decomposition of neural networks (Lee, Lee, Yi)",
     "B": "Dataset-learning duality and emergent criticality (Kukleva, Vanchurin)",

@@ -19,14 +19,48 @@ import base64
 import json
 import os
 import sys
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "parameter_names", "run_chapter", "UsageError"]
+from bbdlib.book.claims import load_records, status_counts
+
+__all__ = ["RunSummary", "UsageError", "main", "parameter_names", "run_chapter"]
 
 
 class UsageError(Exception):
     """Bad command line: reported in one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What one run of a chapter produced (written as ``summary.json``).
+
+    Attributes
+    ----------
+    chapter : str
+        The chapter's MyST source (absolute path).
+    notebook : str
+        The executed notebook.
+    parameters : dict
+        The parameters given, by name.
+    figures : list of str
+        Every PNG the chapter displayed, saved under ``figures/``.
+    claims : int
+        How many claims the run recorded.
+    statuses : dict
+        ``{status: count}`` of those claims.
+    failure : str or None
+        ``"<exception>: <message>"`` of the cell that failed, or None if every cell ran.
+    """
+
+    chapter: str
+    notebook: str
+    parameters: dict
+    figures: list
+    claims: int
+    statuses: dict
+    failure: str | None
 
 
 def _parse_value(name: str, text: str) -> Any:
@@ -40,7 +74,19 @@ def _parse_value(name: str, text: str) -> Any:
 
 
 def parameter_names(nb) -> dict[str, str]:
-    """Names (and default source) of the variables assigned in the ``parameters`` cell."""
+    """The variables a chapter's ``parameters`` cell assigns.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The chapter, e.g. as read by ``jupytext.read``.
+
+    Returns
+    -------
+    dict
+        ``{name: source of the default value}`` in the cell's order; empty if no code
+        cell is tagged ``parameters``.
+    """
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
             tree = ast.parse(cell.source)
@@ -75,8 +121,31 @@ def _save_figures(nb, folder: Path, stem: str) -> list[Path]:
 
 
 def run_chapter(chapter: str | Path, parameters: dict[str, Any], out: str | Path,
-                *, kernel: str = "python3") -> dict[str, Any]:
-    """Execute ``chapter`` with ``parameters``; return a summary (raises on failure)."""
+                *, kernel: str = "python3") -> RunSummary:
+    """Execute a chapter with new parameters into a folder outside ``chapters/``.
+
+    Parameters
+    ----------
+    chapter : str or pathlib.Path
+        The chapter's MyST source, ``chapters/<part>/<name>.md``.
+    parameters : dict
+        Values for variables of the chapter's ``parameters`` cell, by name.
+    out : str or pathlib.Path
+        The output folder (created); the notebook, ``figures/``, ``claims/`` and
+        ``summary.json`` go there.
+    kernel : str
+        The Jupyter kernel to execute with.
+
+    Returns
+    -------
+    RunSummary
+        What the run produced; ``failure`` is set if a cell (or a claim) failed.
+
+    Raises
+    ------
+    UsageError
+        For an unknown chapter or parameter, or ``out`` inside ``chapters/``.
+    """
     import jupytext
     import nbformat
     import papermill
@@ -116,19 +185,27 @@ def run_chapter(chapter: str | Path, parameters: dict[str, Any], out: str | Path
         failure = f"{exc.ename}: {exc.evalue}"
     executed = nbformat.read(nb_path, as_version=4) if nb_path.exists() else None
     figures = _save_figures(executed, out / "figures", stem) if executed is not None else []
-    claims = []
-    for p in sorted((out / "claims").glob("*.json")):
-        claims.extend(json.loads(p.read_text())["claims"])
-    summary = {"chapter": str(chapter), "notebook": str(nb_path), "parameters": parameters,
-               "figures": [str(f) for f in figures], "claims": len(claims),
-               "statuses": {s: sum(c["status"] == s for c in claims)
-                            for s in ("reproduced", "corrected", "not reproduced")},
-               "failure": failure}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    claims = load_records(out / "claims")
+    summary = RunSummary(chapter=str(chapter), notebook=str(nb_path), parameters=parameters,
+                         figures=[str(f) for f in figures], claims=len(claims),
+                         statuses=status_counts(claims), failure=failure)
+    (out / "summary.json").write_text(json.dumps(asdict(summary), indent=1, default=str))
     return summary
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line ``python -m bbdlib {run,params,execute}``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code: 0 success, 1 a failed cell or chapter, 2 bad usage.
+    """
     parser = argparse.ArgumentParser(prog="python -m bbdlib", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute a chapter with parameters")
@@ -161,10 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if summary["failure"]:
-        print(f"FAILED {summary['chapter']}: {summary['failure']}", file=sys.stderr)
-        print(f"executed notebook (up to the failure): {summary['notebook']}", file=sys.stderr)
+    if summary.failure:
+        print(f"FAILED {summary.chapter}: {summary.failure}", file=sys.stderr)
+        print(f"executed notebook (up to the failure): {summary.notebook}", file=sys.stderr)
         return 1
-    print(f"ok: {summary['claims']} claims {summary['statuses']}; "
-          f"notebook {summary['notebook']}; {len(summary['figures'])} figures in {Path(args.out) / 'figures'}")
+    print(f"ok: {summary.claims} claims {summary.statuses}; "
+          f"notebook {summary.notebook}; {len(summary.figures)} figures in {Path(args.out) / 'figures'}")
     return 0

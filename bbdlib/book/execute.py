@@ -20,7 +20,27 @@ __all__ = ["execute_chapters"]
 
 def execute_chapters(chapters: list[str | Path], cache_path: str | Path, *,
                      timeout: int = 900) -> int:
-    """Execute ``chapters`` into a fresh cache at ``cache_path``; return the number that failed."""
+    """Execute chapters into a fresh jupyter-cache, one process per core.
+
+    Parameters
+    ----------
+    chapters : list of str or pathlib.Path
+        The chapters' MyST sources.
+    cache_path : str or pathlib.Path
+        The cache folder; wiped first if it exists.
+    timeout : int
+        Seconds a cell may run.
+
+    Returns
+    -------
+    int
+        How many chapters failed (each is reported on stderr with its traceback).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a chapter does not exist.
+    """
     from jupyter_cache import get_cache
     from jupyter_cache.executors import load_executor
 

@@ -10,6 +10,7 @@ import matplotlib as mpl
 
 __all__ = ["use_style", "PAPER_COLORS", "STYLE"]
 
+#: Colours shared by every chapter's figures, by role.
 PAPER_COLORS = {
     "samples": "#1f4e9c",   # blue dots of paper B's Figures 1-5
     "jacobian": "#c0392b",  # red dots of paper B's Figures 1-5
@@ -18,6 +19,7 @@ PAPER_COLORS = {
     "fit_range": "#f2e394",
 }
 
+#: matplotlib rc parameters of the book's figures.
 STYLE = {
     "figure.figsize": (7.0, 3.6),
     "figure.dpi": 110,
@@ -40,5 +42,11 @@ STYLE = {
 
 
 def use_style() -> None:
-    """Apply the book's matplotlib style (idempotent)."""
+    """Apply the book's matplotlib style, :data:`STYLE` (idempotent).
+
+    Returns
+    -------
+    None
+        matplotlib's ``rcParams`` are updated in place.
+    """
     mpl.rcParams.update(STYLE)
