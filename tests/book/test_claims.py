@@ -11,8 +11,7 @@ CHAPTER = "chapters/duality/09-appendix-a"
 
 
 @pytest.fixture
-def ledger(tmp_path, monkeypatch):
-    monkeypatch.setenv("BBD_CLAIMS_DIR", str(tmp_path))
+def ledger(claims_dir):
     return Ledger(CHAPTER)
 
 
@@ -84,7 +83,7 @@ def test_not_reproduced_asserts_disagreement(ledger):
                               tolerance=0.1, evidence="e")
 
 
-def test_bad_input(ledger, tmp_path):
+def test_bad_input(ledger):
     with pytest.raises(ValueError, match="paper"):
         ledger.check(paper="C", ref="r", claim="c", expected=1, measured=1, tolerance=0)
     with pytest.raises(ValueError, match="ref"):
@@ -121,7 +120,7 @@ def test_assess_asserts_the_declared_status(ledger):
         ledger.assess(declared="maybe", ref="r", claim="c", expected=1, measured=1)
 
 
-def test_paper_is_the_chapters_part(ledger, tmp_path, monkeypatch):
+def test_paper_is_the_chapters_part(ledger):
     rec = ledger.check(ref="eq. (1)", claim="k = 1", expected=1.0, measured=1.0)
     assert rec.paper == "B"
     with pytest.raises(ValueError, match="disagrees with the chapter's part"):
@@ -130,12 +129,12 @@ def test_paper_is_the_chapters_part(ledger, tmp_path, monkeypatch):
     assert a.check(ref="eq. (1)", claim="c", expected=1.0, measured=1.0).paper == "A"
 
 
-def test_load_records_and_status_counts(ledger, tmp_path):
+def test_load_records_and_status_counts(ledger, claims_dir, tmp_path):
     from bbdlib.book.claims import Claim, load_records, status_counts
 
     ledger.check(ref="r", claim="c", expected=1, measured=1, tolerance=0)
     ledger.not_reproduced(ref="r", claim="d", expected=1.0, measured=2.0, tolerance=0.1, evidence="e")
-    records = load_records(tmp_path)
+    records = load_records(claims_dir)
     assert all(isinstance(r, Claim) for r in records)
     assert records == ledger.records
     assert status_counts(records) == {"reproduced": 1, "corrected": 0, "not reproduced": 1}

@@ -61,13 +61,12 @@ def test_run_writes_notebook_figures_and_claims(tmp_path):
     assert summary["claims"] == len(claims) > 0
 
 
-def test_execute_fills_cache_and_reports_failures(tmp_path, monkeypatch):
+def test_execute_fills_cache_and_reports_failures(tmp_path, claims_dir):
     from bbdlib.book.execute import execute_chapters
 
-    monkeypatch.setenv("BBD_CLAIMS_DIR", str(tmp_path / "claims"))
     bad = tmp_path / "chapters" / "bad.md"
     bad.parent.mkdir()
     bad.write_text((ROOT / CHAPTER).read_text().replace("n_ibp = 6 ", "n_ibp = -1"))
     failed = execute_chapters([ROOT / CHAPTER, bad], tmp_path / "cache")
     assert failed == 1
-    assert (tmp_path / "claims" / "duality__09-appendix-a.json").is_file()
+    assert (claims_dir / "duality__09-appendix-a.json").is_file()

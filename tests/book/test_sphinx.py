@@ -25,19 +25,18 @@ def test_mathjax_is_shipped_by_a_registry_package():
     assert (src / "input" / "tex" / "extensions" / "boldsymbol.js").is_file()
 
 
-def test_every_module_is_on_the_api_page():
+def test_every_module_is_on_the_api_page(repo_root):
     import pkgutil
-    from pathlib import Path
 
     import bbdlib
 
-    api = (Path(bbdlib.__file__).parents[1] / "chapters" / "api.md").read_text()
+    api = (repo_root / "chapters" / "api.md").read_text()
     modules = {m.name for m in pkgutil.walk_packages(bbdlib.__path__, "bbdlib.")} - {"bbdlib.__main__"}
     missing = sorted(m for m in modules if f".. automodule:: {m}\n" not in api)
     assert not missing, f"chapters/api.md does not document {missing}"
 
 
-def test_extension_builds_scorecard_errata_and_numbers(tmp_path, monkeypatch):
+def test_extension_builds_scorecard_errata_and_numbers(tmp_path, claims_dir):
     """A small book: the ledger's records become tables, labels become the papers' numbers."""
     import json
 
@@ -45,8 +44,6 @@ def test_extension_builds_scorecard_errata_and_numbers(tmp_path, monkeypatch):
 
     from bbdlib.book.claims import Ledger
 
-    claims = tmp_path / "claims"
-    monkeypatch.setenv("BBD_CLAIMS_DIR", str(claims))
     ledger = Ledger("chapters/duality/09-appendix-a")
     ledger.check(ref="eq. (6.11)", claim="k = 1", expected=1.0, measured=1.0)
     ledger.correction(ref="eq. (A.2)", claim="factor", printed=2.0, expected=1.0, measured=1.0,
