@@ -1,6 +1,7 @@
-"""``python -m bbdlib run CHAPTER -p NAME VALUE --out DIR``: see :mod:`bbdlib.book.cli`."""
+"""``python -m bbdlib {run,params,execute}``: see :mod:`bbdlib.book.cli`."""
 import sys
 
 from bbdlib.book.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -344,20 +344,20 @@ class Ledger:
 
         Parameters
         ----------
-    paper : str, optional
-        ``"A"`` or ``"B"``; default the paper of the chapter's part (it must agree).
-    ref : str
-        The equation, figure or table as printed, e.g. ``"eq. (7)"``, ``"Fig. 3b"``.
-    claim : str
-        What is claimed, in a few words.
+        paper : str, optional
+            ``"A"`` or ``"B"``; default the paper of the chapter's part (it must agree).
+        ref : str
+            The equation, figure or table as printed, e.g. ``"eq. (7)"``, ``"Fig. 3b"``.
+        claim : str
+            What is claimed, in a few words.
         expected
             The paper's value: a number, array, bool, string or sympy expression.
         measured
             The chapter's computation, of the same kind.
-    tolerance : float
-        The largest deviation allowed (0 for exact and symbolic claims).
-    rel : bool
-        Whether ``tolerance`` is relative to ``expected``.
+        tolerance : float
+            The largest deviation allowed (0 for exact and symbolic claims).
+        rel : bool
+            Whether ``tolerance`` is relative to ``expected``.
         evidence : str
             Plain text: how the chapter shows it (optional for reproduced claims).
         **extra
@@ -393,12 +393,12 @@ class Ledger:
 
         Parameters
         ----------
-    paper : str, optional
-        ``"A"`` or ``"B"``; default the paper of the chapter's part (it must agree).
-    ref : str
-        The equation, figure or table as printed, e.g. ``"eq. (7)"``, ``"Fig. 3b"``.
-    claim : str
-        What is claimed, in a few words.
+        paper : str, optional
+            ``"A"`` or ``"B"``; default the paper of the chapter's part (it must agree).
+        ref : str
+            The equation, figure or table as printed, e.g. ``"eq. (7)"``, ``"Fig. 3b"``.
+        claim : str
+            What is claimed, in a few words.
         expected, measured
             sympy expressions (or matrices); the claim holds if
             ``simplify(measured - expected)`` is zero.
@@ -440,22 +440,22 @@ class Ledger:
 
         Parameters
         ----------
-    paper : str, optional
-        ``"A"`` or ``"B"``; default the paper of the chapter's part (it must agree).
-    ref : str
-        The equation, figure or table as printed, e.g. ``"eq. (7)"``, ``"Fig. 3b"``.
-    claim : str
-        What is claimed, in a few words.
+        paper : str, optional
+            ``"A"`` or ``"B"``; default the paper of the chapter's part (it must agree).
+        ref : str
+            The equation, figure or table as printed, e.g. ``"eq. (7)"``, ``"Fig. 3b"``.
+        claim : str
+            What is claimed, in a few words.
         printed
             The paper's value, as printed.
         expected
             The corrected value the chapter derives.
         measured
             The chapter's computation.
-    tolerance : float
-        The largest deviation allowed (0 for exact and symbolic claims).
-    rel : bool
-        Whether ``tolerance`` is relative to ``expected``.
+        tolerance : float
+            The largest deviation allowed (0 for exact and symbolic claims).
+        rel : bool
+            Whether ``tolerance`` is relative to ``expected``.
         evidence : str
             Plain text, required: what was wrong and how the chapter shows it.
         **extra
@@ -511,20 +511,20 @@ class Ledger:
 
         Parameters
         ----------
-    paper : str, optional
-        ``"A"`` or ``"B"``; default the paper of the chapter's part (it must agree).
-    ref : str
-        The equation, figure or table as printed, e.g. ``"eq. (7)"``, ``"Fig. 3b"``.
-    claim : str
-        What is claimed, in a few words.
+        paper : str, optional
+            ``"A"`` or ``"B"``; default the paper of the chapter's part (it must agree).
+        ref : str
+            The equation, figure or table as printed, e.g. ``"eq. (7)"``, ``"Fig. 3b"``.
+        claim : str
+            What is claimed, in a few words.
         expected
             The paper's value (stored as ``printed`` too).
         measured
             The chapter's computation.
-    tolerance : float
-        The largest deviation allowed (0 for exact and symbolic claims).
-    rel : bool
-        Whether ``tolerance`` is relative to ``expected``.
+        tolerance : float
+            The largest deviation allowed (0 for exact and symbolic claims).
+        rel : bool
+            Whether ``tolerance`` is relative to ``expected``.
         evidence : str
             Plain text, required: why the claim does not hold.
         **extra
