@@ -17,8 +17,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from bbdlib.bulk_boundary import energy as E  # noqa: E402
-from bbdlib.bulk_boundary.integrator import OscillatingDrive, integrate  # noqa: E402
+from bbdlib.bulk_boundary.drives import OscillatingDrive  # noqa: E402
+from bbdlib.bulk_boundary.integrator import integrate  # noqa: E402
 from bbdlib.bulk_boundary.network import Network  # noqa: E402
+from bbdlib.bulk_boundary.streaming import stream_site_fields  # noqa: E402
 
 BUDGET_S = 10.0
 
@@ -28,19 +30,19 @@ def plain_site_energies(k: E.Kinematics, n: int) -> list:
     M = k.M
     out = [None]
     for m in range(1, M + 1):
-        N = k.zd[m].shape[-1]
+        N = k.zdot[m].shape[-1]
         em = np.zeros(N)
         for i in range(N):
-            zd = k.zd[m][n, i]
-            Wd = k.Wd[m - 1][n]
-            S = sum(Wd[i, j] * k.h[m - 1][n, j] + k.W[m - 1][n, i, j] * k.hd[m - 1][n, j] for j in range(Wd.shape[1]))
+            zd = k.zdot[m][n, i]
+            Wd = k.Wdot[m - 1][n]
+            S = sum(Wd[i, j] * k.h[m - 1][n, j] + k.W[m - 1][n, i, j] * k.hdot[m - 1][n, j] for j in range(Wd.shape[1]))
             c = 1.0 if m == 1 else 0.5
             val = 0.5 * zd**2 + 0.5 * c * sum(Wd[i, j] ** 2 for j in range(Wd.shape[1])) - c * zd * S + 0.5 * c * S**2
             if m < M:
-                Wu, Wdu = k.W[m][n], k.Wd[m][n]
+                Wu, Wdu = k.W[m][n], k.Wdot[m][n]
                 for a in range(Wu.shape[0]):
-                    A = Wdu[a, i] * k.h[m][n, i] + Wu[a, i] * k.hd[m][n, i]
-                    val += 0.25 * Wdu[a, i] ** 2 - 0.5 * k.zd[m + 1][n, a] * A
+                    A = Wdu[a, i] * k.h[m][n, i] + Wu[a, i] * k.hdot[m][n, i]
+                    val += 0.25 * Wdu[a, i] ** 2 - 0.5 * k.zdot[m + 1][n, a] * A
             else:
                 val += k.loss_i[n, i]
             em[i] = val
@@ -55,7 +57,7 @@ def main(n_steps: int = 10_000, width: int = 64, depth: int = 6) -> float:
     v0 = 0.05 * rng.normal(size=net.n_params)
     drive = OscillatingDrive(rng.normal(size=width), 0.3, 1.0, 0.5 * rng.normal(size=width))
     t0 = time.perf_counter()
-    res = E.stream_site_fields(net, th, v0, gamma=1.0, drive=drive, h=1e-3, n_steps=n_steps, method="cs2",
+    res = stream_site_fields(net, th, v0, gamma=1.0, drive=drive, h=1e-3, n_steps=n_steps, method="cs2",
                                chunk=256, keep_every=100)
     elapsed = time.perf_counter() - t0
     per_step = elapsed / (n_steps + 1)
@@ -66,16 +68,14 @@ def main(n_steps: int = 10_000, width: int = 64, depth: int = 6) -> float:
     t1 = time.perf_counter()
     ref = plain_site_energies(k, 0)
     plain_per_step = time.perf_counter() - t1
-    dev = max(np.max(np.abs(ref[m] - (f.e[m][0] - (0.5 * E.cumulative_integral(k.t, 2 * f.integrand[m], method="trapezoid")[0]
-                                                    + 0.25 * E._colsum_A(k, m, k.S[m])[0] if m < net.depth else 0))))
-              for m in range(1, net.depth + 1))
+    dev = max(np.max(np.abs(ref[m] - f.e_local(m)[0])) for m in range(1, net.depth + 1))
     print(f"network widths {net.widths}, P = {net.n_params} parameters, {n_steps} steps of cs2")
     print(f"energies + decays + currents of all {sum(net.widths[1:])} sites at every step: {elapsed:.2f} s "
           f"(budget {BUDGET_S:.0f} s) -> {'OK' if elapsed < BUDGET_S else 'OVER BUDGET'}")
     print(f"per step: vectorised {per_step * 1e3:.3f} ms, plain loops over neurons (energies only) "
           f"{plain_per_step * 1e3:.1f} ms, ratio {plain_per_step / per_step:.0f}x")
     print(f"vectorised vs plain energies (without the ∫ term): max deviation {dev:.2e}")
-    print(f"final layer energies Σ_i e_i^(m): {np.array2string(res['layer_e'][-1], precision=4)}")
+    print(f"final layer energies Σ_i e_i^(m): {np.array2string(res.budget.energy[-1], precision=4)}")
     return elapsed
 
 

@@ -28,8 +28,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from bbdlib.bulk_boundary.integrator import ConstantDrive, OscillatingDrive, integrate, solve_ivp_reference  # noqa: E402
+from bbdlib.bulk_boundary.drives import ConstantDrive, OscillatingDrive  # noqa: E402
+from bbdlib.bulk_boundary.integrator import integrate  # noqa: E402
+from bbdlib.bulk_boundary.limits import damped_flow  # noqa: E402
 from bbdlib.bulk_boundary.network import Network  # noqa: E402
+from bbdlib.numerics import cumulative_integral  # noqa: E402
 
 
 def problem(kind: str):
@@ -55,11 +58,9 @@ def run_trajectory():
     n_out = 20
     t_eval = np.linspace(0, T, n_out + 1)
     hs = {"cs2": [T / n for n in (2000, 4000, 8000, 16000)], "cs4": [T / n for n in (1000, 2000, 4000, 8000)]}
-    P = net.n_params
     # reference: DOP853 at rtol 1e-13, cross-checked against cs4 with a step 4x finer than its finest
-    sol, _ = solve_ivp_reference(net, th, v0, gamma=gamma, drive=drive, t_eval=t_eval, method="DOP853",
-                                 rtol=1e-13, atol=1e-14)
-    ref = sol.y[:P].T
+    ref = damped_flow(net, th, v0, gamma=gamma, data=drive, t_eval=t_eval, method="DOP853",
+                      rtol=1e-13, atol=1e-14).theta
     n_chk = int(round(4 * T / min(hs["cs4"])))
     chk = integrate(net, th, v0, gamma=gamma, drive=drive, h=T / n_chk, n_steps=n_chk, method="cs4",
                     save_every=n_chk // n_out)
@@ -73,19 +74,19 @@ def run_trajectory():
                            save_every=n // n_out)
             rows.append((method, f"h={h:.4g}", time.perf_counter() - t0, float(np.max(np.abs(tr.theta - ref))),
                          n * (3 if method == "cs4" else 1) + 1))
-    for method, rtols in (("RK45", (1e-3, 1e-4, 1e-5, 1e-7, 1e-9, 1e-11)), ("DOP853", (1e-3, 1e-4, 1e-5, 1e-7, 1e-9, 1e-11))):
+    rtols_all = (1e-3, 1e-4, 1e-5, 1e-7, 1e-9, 1e-11)
+    for method, rtols in (("RK45", rtols_all), ("DOP853", rtols_all)):
         for rtol in rtols:
             t0 = time.perf_counter()
-            sol, nfev = solve_ivp_reference(net, th, v0, gamma=gamma, drive=drive, t_eval=t_eval, method=method,
-                                            rtol=rtol, atol=rtol * 1e-2)
-            rows.append((method, f"rtol={rtol:.0e}", time.perf_counter() - t0, float(np.max(np.abs(sol.y[:P].T - ref))), nfev))
+            sol = damped_flow(net, th, v0, gamma=gamma, data=drive, t_eval=t_eval, method=method,
+                              rtol=rtol, atol=rtol * 1e-2)
+            rows.append((method, f"rtol={rtol:.0e}", time.perf_counter() - t0, float(np.max(np.abs(sol.theta - ref))),
+                         sol.n_fev))
     return net, rows, ref_dev
 
 
 def balance_defect(net, drive, gamma, t, theta, v):
     """max_t |E(t) - E(0) + γ∫|v|²| / E(0) on uniformly spaced samples."""
-    from bbdlib.bulk_boundary.energy import cumulative_integral
-
     E = energy(net, drive, theta, v)
     diss = cumulative_integral(t, np.sum(v**2, axis=-1)[:, None])[:, 0]
     return float(np.max(np.abs(E - E[0] + gamma * diss)) / E[0])
@@ -108,12 +109,11 @@ def run_energy():
     for method, rtols in (("RK45", (1e-3, 1e-4, 1e-5, 1e-7, 1e-9)), ("DOP853", (1e-3, 1e-4, 1e-5, 1e-7, 1e-9, 1e-11))):
         for rtol in rtols:
             t0 = time.perf_counter()
-            sol, nfev = solve_ivp_reference(net, th, v0, gamma=gamma, drive=drive, t_eval=t_eval, method=method,
-                                            rtol=rtol, atol=rtol * 1e-2)
+            sol = damped_flow(net, th, v0, gamma=gamma, data=drive, t_eval=t_eval, method=method,
+                              rtol=rtol, atol=rtol * 1e-2)
             el = time.perf_counter() - t0
-            P = net.n_params
             rows.append((method, f"rtol={rtol:.0e}", el,
-                         balance_defect(net, drive, gamma, sol.t, sol.y[:P].T, sol.y[P:].T), nfev))
+                         balance_defect(net, drive, gamma, sol.t, sol.theta, sol.v), sol.n_fev))
     floor = min(r[3] for r in rows if r[0] == "DOP853")
     return net, rows, floor
 

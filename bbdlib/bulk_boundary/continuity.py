@@ -19,12 +19,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from bbdlib.bulk_boundary import energy as E
-from bbdlib.bulk_boundary.integrator import ConstantDrive, OscillatingDrive, Trajectory, integrate, local_error_estimate
+from bbdlib.bulk_boundary.drives import ConstantDrive, OscillatingDrive
+from bbdlib.bulk_boundary.integrator import Trajectory, integrate, local_error_estimate
+from bbdlib.bulk_boundary.kinematics import _kinematics
 from bbdlib.bulk_boundary.network import Network
+from bbdlib.numerics import cumulative_integral, fit_order, time_derivative
 from bbdlib.validate import check_choice, check_generator, check_int, check_real
 
-__all__ = ["demo_problem", "Residuals", "residuals", "convergence", "fit_order", "output_sector", "layer_budget",
-           "study", "residual_table", "probe_budget", "offshell_identities"]
+__all__ = ["demo_problem", "Residuals", "residuals", "convergence", "StudyRow", "study", "residual_table",
+           "worst_ratio", "fitted_orders", "global_balance_residual", "describe_probe", "OutputSector",
+           "output_sector", "ProbeBudget", "probe_budget",
+           "OffshellIdentities", "offshell_identities"]
 
 
 def demo_problem(widths, activation="tanh", loss="mse", *, drive="fixed", rng=0, weight_scale=1.0,
@@ -34,7 +39,26 @@ def demo_problem(widths, activation="tanh", loss="mse", *, drive="fixed", rng=0,
     ``drive="fixed"``: a fixed random pair ``(X, Y)``; ``"oscillating"``:
     ``X(t) = X0 + amplitude·sin(ω t + φ_j)`` with random phases and a fixed ``Y``;
     ``"moving"``: the same input and a moving target ``Y(t) = Y0 + amplitude·sin(ω t + ψ_i)``.
-    Returns ``(net, theta0, v0, drive)``.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        ``(N_0, ..., N_M)``, ``M >= 2``.
+    activation, loss : str
+        A C² activation and a site loss (``"mse"``, ``"bce"``).
+    drive : {"fixed", "oscillating", "moving"}
+        The drive (see above).
+    rng : numpy.random.Generator or int
+        Source of the network, the state and the drive.
+    weight_scale, velocity_scale : float
+        Scales of the initial weights and of the initial velocities.
+    amplitude, omega : float
+        Amplitude and angular frequency of the moving input/target.
+
+    Returns
+    -------
+    tuple
+        ``(net, theta0, v0, drive)``.
     """
     net = Network(tuple(widths), activation, loss)
     rng = check_generator("rng", rng)
@@ -62,6 +86,8 @@ class Residuals:
     ``output_nosum``: the printed ``K^out_i`` without the sum over ``i``;
     ``eq19``: measured ``ė`` against the analytic eq. (19) (bulk);
     ``sum_rule``: ``max_t |e^{γt}Σe - H| / max_t |H|`` with ``H = e^{γt}(½|Ẇ|²+½|ḃ|²+ℓ)``;
+    ``sum_rule_legendre``: the same gap with ``H`` the numerical Legendre transform (8) of
+    ``e^{γt}L`` in the (W, z) chart, relative to ``max_t |H|``;
     ``local_error``: the integrator's relative local truncation error at this step.
     """
 
@@ -74,11 +100,25 @@ class Residuals:
     output_nosum: float
     eq19: float
     sum_rule: float
+    sum_rule_legendre: float
     local_error: float
 
 
 def residuals(traj: Trajectory, *, n_probe: int = 4) -> Residuals:
-    """All residuals of one trajectory (vectorised over sites and time)."""
+    """All residuals of one trajectory (vectorised over sites and time).
+
+    Parameters
+    ----------
+    traj : Trajectory
+        An integration of eq. (4).
+    n_probe : int
+        Number of states at which the local error is estimated
+        (:func:`~bbdlib.bulk_boundary.integrator.local_error_estimate`).
+
+    Returns
+    -------
+    Residuals
+    """
     if not isinstance(traj, Trajectory):
         raise TypeError("traj must be a bbdlib.bulk_boundary.integrator.Trajectory")
     k = E.kinematics(traj)
@@ -97,17 +137,37 @@ def residuals(traj: Trajectory, *, n_probe: int = 4) -> Residuals:
                for m in range(2, M)), default=np.nan)
     H = E.mechanical_hamiltonian(k)
     Hs = np.exp(k.gamma * k.t) * sum(f.e[m].sum(axis=-1) for m in range(1, M + 1))
+    HL = E.legendre_hamiltonian(k)
     return Residuals(
         h=traj.h, method=traj.method, input=res[1],
         bulk=max((res[m] for m in range(2, M)), default=np.nan), output=res[M],
         output_printed=out_p, output_nosum=out_n, eq19=r19,
         sum_rule=float(np.max(np.abs(Hs - H)) / np.max(np.abs(H))),
+        sum_rule_legendre=float(np.max(np.abs(Hs - HL)) / np.max(np.abs(HL))),
         local_error=local_error_estimate(traj, n_probe=n_probe),
     )
 
 
 def convergence(net, theta0, v0, drive, *, gamma, T, method, n_steps_list) -> list[Residuals]:
-    """:func:`residuals` for the same problem at several step counts (``h = T / n``)."""
+    """:func:`residuals` for the same problem at several step counts (``h = T / n``).
+
+    Parameters
+    ----------
+    net, theta0, v0, drive
+        The problem (see :func:`demo_problem`).
+    gamma : float
+        Damping.
+    T : float
+        Time span.
+    method : str
+        A scheme of :data:`~bbdlib.bulk_boundary.integrator.SCHEMES`.
+    n_steps_list : sequence of int
+        Step counts (each ``>= 8``).
+
+    Returns
+    -------
+    list of Residuals
+    """
     T = check_real("T", T, low=0.0, low_inclusive=False)
     out = []
     for n in n_steps_list:
@@ -117,62 +177,144 @@ def convergence(net, theta0, v0, drive, *, gamma, T, method, n_steps_list) -> li
     return out
 
 
-def fit_order(h, err) -> float:
-    """Least-squares slope of ``log err`` against ``log h``."""
-    h, err = np.asarray(h, dtype=float), np.asarray(err, dtype=float)
-    if h.size < 2 or np.any(err <= 0):
-        raise ValueError("need at least two positive errors to fit an order")
-    return float(np.polyfit(np.log(h), np.log(err), 1)[0])
+@dataclass(frozen=True)
+class OutputSector:
+    """Output-site arrays (interior samples, shape ``(T', N_M)``) for eqs. (31)-(32) of [A].
+
+    Attributes
+    ----------
+    edot : numpy.ndarray
+        Measured ``ė^(M)_i``.
+    rhs_printed, rhs_nosum, rhs_corrected : numpy.ndarray
+        Right-hand sides of (31): as printed (``-Σ_i K^out_i``), the printed ``K^out_i`` of the
+        site alone, and corrected (``-K^out_i`` with the corrected (32)).
+    k_measured : numpy.ndarray
+        The measured source ``K^out_meas = -ė - γD + ΣJ_in``.
+    k_printed, k_corrected : numpy.ndarray
+        ``K^out_i`` as printed in (32) and corrected.
+    scale : float
+        The largest term on the output layer.
+    """
+
+    edot: np.ndarray
+    rhs_printed: np.ndarray
+    rhs_nosum: np.ndarray
+    rhs_corrected: np.ndarray
+    k_measured: np.ndarray
+    k_printed: np.ndarray
+    k_corrected: np.ndarray
+    scale: float
 
 
-def output_sector(traj: Trajectory) -> dict:
-    """Output-site arrays (interior samples) for eqs. (31)-(32): measured ``ė``, the three
-    right-hand sides, the measured source ``K^out_meas = -ė - γD + ΣJ_in`` and the printed
-    and corrected ``K^out``, plus ``scale``, the largest term on the output layer."""
+def output_sector(traj: Trajectory) -> OutputSector:
+    """The printed and corrected forms of eqs. (31)-(32) on the output sites of a trajectory.
+
+    Parameters
+    ----------
+    traj : Trajectory
+        An integration of eq. (4).
+
+    Returns
+    -------
+    OutputSector
+    """
     k = E.kinematics(traj)
     f = E.site_fields(k)
     M = f.M
     ed = E.measured_rate(f)[M]
     ok = np.all(np.isfinite(ed), axis=-1)
     base = -k.gamma * f.D[M] + f.j_in[M]
-    out = {
-        "edot": ed[ok],
-        "rhs_printed": E.continuity_rhs(k, f, output="printed")[M][ok],
-        "rhs_nosum": E.continuity_rhs(k, f, output="printed_nosum")[M][ok],
-        "rhs_corrected": E.continuity_rhs(k, f, output="corrected")[M][ok],
-        "k_measured": (base - ed)[ok],
-        "k_printed": f.k_out_printed[ok],
-        "k_corrected": f.k_out[ok],
-    }
-    out["scale"] = float(max(np.max(np.abs(ed[ok])), np.max(np.abs(k.gamma * f.D[M][ok])), np.max(np.abs(f.j_in[M][ok]))))
-    return out
+    scale = float(max(np.max(np.abs(ed[ok])), np.max(np.abs(k.gamma * f.D[M][ok])), np.max(np.abs(f.j_in[M][ok]))))
+    return OutputSector(
+        edot=ed[ok],
+        rhs_printed=E.continuity_rhs(k, f, output="printed")[M][ok],
+        rhs_nosum=E.continuity_rhs(k, f, output="printed_nosum")[M][ok],
+        rhs_corrected=E.continuity_rhs(k, f, output="corrected")[M][ok],
+        k_measured=(base - ed)[ok],
+        k_printed=f.k_out_printed[ok],
+        k_corrected=f.k_out[ok],
+        scale=scale,
+    )
 
 
-def layer_budget(k: E.Kinematics, f: E.SiteFields) -> dict:
-    """Layer-summed energy budget: ``E_m = Σ_i e^(m)_i`` and its sources and sinks.
+def global_balance_residual(budget: E.LayerBudget) -> float:
+    """Relative residual of the global balance (11): ``d/dt Σe = -γΣD + ΣK^in - ΣK^out``.
 
-    Returns per time step: ``energy[m]``, ``dissipation[m] = γ Σ_i D_{i,m}``,
-    ``flux[m] = Σ_i Σ_a J_{(i,m)→(a,m+1)}`` (layer m to m+1, ``m = 1..M-1``),
-    ``inject_in = Σ_i Σ_j K^in`` and ``inject_out = -Σ_i K^out_i`` (corrected (32)).
+    Parameters
+    ----------
+    budget : LayerBudget
+        The layer budget of a trajectory (:func:`~bbdlib.bulk_boundary.energy.layer_budget`).
+
+    Returns
+    -------
+    float
+        ``max_t |ė - rhs| / max_t (|ė| + |rhs|)`` over the interior samples, with ``ė`` of the
+        total energy measured by :func:`bbdlib.numerics.time_derivative`.
     """
-    M = f.M
-    return {
-        "t": f.t,
-        "energy": np.stack([f.e[m].sum(-1) for m in range(1, M + 1)], axis=-1),
-        "dissipation": np.stack([k.gamma * f.D[m].sum(-1) for m in range(1, M + 1)], axis=-1),
-        "flux": np.stack([f.j_out[m].sum(-1) for m in range(1, M)], axis=-1),
-        "inject_in": f.j_in[1].sum(-1),
-        "inject_out": -f.k_out.sum(-1),
-    }
+    dE = time_derivative(budget.t, budget.energy.sum(-1)[:, None])[:, 0]
+    rhs = budget.total_rate
+    ok = np.isfinite(dE)
+    return float(np.max(np.abs(dE - rhs)[ok]) / np.max(np.abs(dE[ok]) + np.abs(rhs[ok])))
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """One (configuration, method) of :func:`study`.
+
+    Attributes
+    ----------
+    config : int
+        Index of the configuration.
+    widths : tuple of int
+        Layer widths.
+    activation, loss, drive : str
+        The configuration.
+    method : str
+        The integrator.
+    res : list of Residuals
+        At ``n_steps, 2 n_steps, 4 n_steps``.
+    orders : dict
+        Fitted convergence order per residual field (``input``, ``bulk``, ``output``,
+        ``sum_rule``, ``local_error``; fields that are NaN, e.g. ``bulk`` for ``M = 2``, are absent).
+    """
+
+    config: int
+    widths: tuple
+    activation: str
+    loss: str
+    drive: str
+    method: str
+    res: list
+    orders: dict
 
 
 def study(configs, *, gamma: float, T: float, n_steps: int, seed: int = 0, velocity_scale: float = 0.3,
-          methods=("cs2", "cs4")) -> list[dict]:
+          methods=("cs2", "cs4")) -> list[StudyRow]:
     """Run the convergence study of the continuity chapter.
 
-    ``configs`` is a list of ``(widths, activation, loss, drive)``; each is integrated with
-    every method at ``n_steps, 2 n_steps, 4 n_steps`` over ``[0, T]``.  Returns one dict per
-    (config, method) with the :class:`Residuals` and the fitted orders.
+    Parameters
+    ----------
+    configs : sequence
+        ``(widths, activation, loss, drive)`` per configuration; configuration ``c`` uses
+        ``demo_problem(..., rng=seed + c)``.
+    gamma : float
+        Damping.
+    T : float
+        Time span.
+    n_steps : int
+        Coarsest step count (``>= 16``); each configuration is integrated with every method at
+        ``n_steps, 2 n_steps, 4 n_steps`` over ``[0, T]``.
+    seed : int
+        Base seed.
+    velocity_scale : float
+        Scale of the initial velocities.
+    methods : sequence of str
+        Integrators.
+
+    Returns
+    -------
+    list of StudyRow
+        One per (configuration, method).
     """
     n_steps = check_int("n_steps", n_steps, minimum=16)
     out = []
@@ -183,64 +325,242 @@ def study(configs, *, gamma: float, T: float, n_steps: int, seed: int = 0, veloc
                              n_steps_list=(n_steps, 2 * n_steps, 4 * n_steps))
             hs = [r.h for r in rs]
             orders = {key: fit_order(hs, [getattr(r, key) for r in rs])
-                      for key in ("input", "bulk", "output", "sum_rule", "local_error") if not np.isnan(getattr(rs[0], key))}
-            out.append({"config": c, "widths": tuple(widths), "activation": act, "loss": loss, "drive": drive,
-                        "method": method, "res": rs, "orders": orders})
+                      for key in ("input", "bulk", "output", "sum_rule", "local_error")
+                      if not np.isnan(getattr(rs[0], key))}
+            out.append(StudyRow(config=c, widths=tuple(widths), activation=act, loss=loss, drive=drive,
+                                method=method, res=rs, orders=orders))
     return out
 
 
-def residual_table(rows: list[dict]) -> str:
-    """A Markdown table of a :func:`study` (residuals at the finest step, orders, printed output residual)."""
-    head = ("| # | widths | σ, loss | drive | method | h | ε_h (local error) | input (26) | bulk (21) | output (31), corrected "
+def worst_ratio(rows: list[StudyRow], key: str, *, methods=("cs2", "cs4"), drives=None) -> float:
+    """The largest residual in units of the integrator's local error over a study.
+
+    Parameters
+    ----------
+    rows : list of StudyRow
+        A :func:`study`.
+    key : str
+        A field of :class:`Residuals` (``"input"``, ``"bulk"``, ``"output"``, ``"eq19"``,
+        ``"sum_rule"``, ``"sum_rule_legendre"``, ...).
+    methods : sequence of str
+        Integrators to include.
+    drives : sequence of str, optional
+        Drives to include (default all).
+
+    Returns
+    -------
+    float
+        ``max residual / ε_h`` over the selected rows and all their steps (NaN entries skipped).
+    """
+    vals = [getattr(r, key) / r.local_error for row in rows if row.method in methods
+            and (drives is None or row.drive in drives) for r in row.res if not np.isnan(getattr(r, key))]
+    if not vals:
+        raise ValueError(f"no finite {key!r} residual in the selected rows")
+    return float(max(vals))
+
+
+def fitted_orders(rows: list[StudyRow], key: str, method: str) -> np.ndarray:
+    """The fitted convergence orders of one residual field, one per configuration.
+
+    Parameters
+    ----------
+    rows : list of StudyRow
+        A :func:`study`.
+    key : str
+        A key of :attr:`StudyRow.orders`.
+    method : str
+        The integrator.
+
+    Returns
+    -------
+    numpy.ndarray
+        In configuration order (configurations without that field, e.g. no bulk, are skipped).
+    """
+    return np.array([row.orders[key] for row in rows if row.method == method and key in row.orders])
+
+
+def residual_table(rows: list[StudyRow]) -> str:
+    """A Markdown table of a :func:`study` (residuals at the finest step, orders, printed output residual).
+
+    Parameters
+    ----------
+    rows : list of StudyRow
+        A :func:`study`.
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
+    head = ("| # | widths | σ, loss | drive | method | h | ε_h (local error) | input (26) | bulk (21) "
+            "| output (31), corrected "
             "| orders in/bulk/out | sum rule (17) | output (31) as printed |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
-        f = r["res"][-1]
-        o = r["orders"]
+        f = r.res[-1]
+        o = r.orders
         bulk = "–" if np.isnan(f.bulk) else f"{f.bulk:.1e}"
         ob = "–" if "bulk" not in o else f"{o['bulk']:.2f}"
         lines.append(
-            f"| {r['config'] + 1} | {'-'.join(map(str, r['widths']))} | {r['activation']}, {r['loss']} | {r['drive']} | "
-            f"{r['method']} | {f.h:.2g} | {f.local_error:.1e} | {f.input:.1e} | {bulk} | {f.output:.1e} | "
+            f"| {r.config + 1} | {'-'.join(map(str, r.widths))} | {r.activation}, {r.loss} | {r.drive} | "
+            f"{r.method} | {f.h:.2g} | {f.local_error:.1e} | {f.input:.1e} | {bulk} | {f.output:.1e} | "
             f"{o['input']:.2f} / {ob} / {o['output']:.2f} | {f.sum_rule:.1e} | {f.output_printed:.2f} |")
     return "\n".join(lines)
 
 
-def probe_budget(net, theta, v, *, gamma: float, stream, h: float, method: str = "cs4") -> dict:
+@dataclass(frozen=True)
+class ProbeBudget:
+    """Integrated energy budget of a short probe run (:func:`probe_budget`).
+
+    Attributes
+    ----------
+    inject_in : float
+        ``∫ΣK^in dt``.
+    inject_out : float
+        ``-∫ΣK^out dt`` (corrected (32)).
+    dissipation : numpy.ndarray, shape (M,)
+        ``∫γΣ_i D_{i,m} dt`` per site layer.
+    flux : numpy.ndarray, shape (M - 1,)
+        ``∫Σ J_{(·,m)→(·,m+1)} dt``.
+    delta_e : numpy.ndarray, shape (M,)
+        Change of stored energy per layer.
+    closure : float
+        ``|ΔΣe - ∫(ΣK^in - ΣK^out - γΣD)| / throughput``.
+    sum_rule : float
+        ``max|Σe - (½|Ẇ|² + ½|ḃ|² + ℓ)| / max|e|``.
+    frac_in_positive, frac_out_positive : float
+        Fraction of the time each boundary feeds energy in.
+    theta_end, v_end : numpy.ndarray
+        The final state.
+    budget : LayerBudget
+        The budget at every time of the probe.
+    """
+
+    inject_in: float
+    inject_out: float
+    dissipation: np.ndarray
+    flux: np.ndarray
+    delta_e: np.ndarray
+    closure: float
+    sum_rule: float
+    frac_in_positive: float
+    frac_out_positive: float
+    theta_end: np.ndarray
+    v_end: np.ndarray
+    budget: E.LayerBudget
+
+
+def probe_budget(net, theta, v, *, gamma: float, stream, h: float, method: str = "cs4") -> ProbeBudget:
     """Layer energy budget of a short run from ``(theta, v)`` over the whole ``stream``.
 
     Integrates eq. (4) over ``n_samples × dwell`` of ``stream`` (a smooth
-    :class:`~bbdlib.bulk_boundary.integrator.SampleStream`), evaluates every site's fields and returns the
-    time integrals over the run: ``inject_in = ∫ΣK^in``, ``inject_out = -∫ΣK^out`` (corrected
-    (32)), ``dissipation[m-1] = ∫γΣ_i D_{i,m}``, ``flux[m-1] = ∫Σ J_{(·,m)→(·,m+1)}``, the change
-    of stored energy per layer ``delta_e``, the closure defect of the integrated global balance
-    ``closure = |ΔΣe - ∫(ΣK^in - ΣK^out - γΣD)| / throughput`` and the sum-rule gap
-    ``sum_rule = max|Σe - (½|Ẇ|² + ½|ḃ|² + ℓ)| / max|e|`` (both measure the numerical accuracy),
-    plus the fraction of time each boundary feeds energy in.
+    :class:`~bbdlib.bulk_boundary.drives.SampleStream`), evaluates every site's fields and
+    integrates the layer budget over the run.  ``closure`` and ``sum_rule`` measure the
+    numerical accuracy.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    theta, v : array_like, shape (P,)
+        The state to probe from.
+    gamma : float
+        Damping.
+    stream : SampleStream
+        The samples shown during the probe.
+    h : float
+        Target step (rounded so that the run has a whole number of steps).
+    method : str
+        Integrator.
+
+    Returns
+    -------
+    ProbeBudget
     """
     T = stream.Xs.shape[0] * stream.dwell
     n = int(round(T / check_real("h", h, low=0.0, low_inclusive=False)))
     tr = integrate(net, theta, v, gamma=gamma, drive=stream, h=T / n, n_steps=n, method=method)
     k = E.kinematics(tr)
     f = E.site_fields(k)
-    b = layer_budget(k, f)
-    cum = lambda y: E.cumulative_integral(k.t, y if y.ndim > 1 else y[:, None])[-1]  # noqa: E731
-    inj_in, inj_out = float(cum(b["inject_in"])[0]), float(cum(b["inject_out"])[0])
-    diss, flux = cum(b["dissipation"]), cum(b["flux"])
-    delta_e = b["energy"][-1] - b["energy"][0]
+    b = E.layer_budget(k, f)
+    cum = lambda y: cumulative_integral(k.t, y if y.ndim > 1 else y[:, None])[-1]  # noqa: E731
+    inj_in, inj_out = float(cum(b.inject_in)[0]), float(cum(b.inject_out)[0])
+    diss, flux = cum(b.dissipation), cum(b.flux)
+    delta_e = b.energy[-1] - b.energy[0]
     throughput = abs(inj_in) + abs(inj_out) + float(np.sum(np.abs(diss)))
     closure = abs(delta_e.sum() - (inj_in + inj_out - diss.sum())) / throughput
     mech = 0.5 * np.sum(tr.v**2, axis=-1) + k.loss_i.sum(-1)
     site_max = max(float(np.max(np.abs(f.e[m]))) for m in range(1, f.M + 1))
-    return {
-        "inject_in": inj_in, "inject_out": inj_out, "dissipation": diss, "flux": flux, "delta_e": delta_e,
-        "closure": float(closure), "sum_rule": float(np.max(np.abs(b["energy"].sum(-1) - mech)) / site_max),
-        "frac_in_positive": float(np.mean(b["inject_in"] > 0)), "frac_out_positive": float(np.mean(b["inject_out"] > 0)),
-        "theta_end": tr.theta[-1], "v_end": tr.v[-1], "budget": b,
-    }
+    return ProbeBudget(
+        inject_in=inj_in, inject_out=inj_out, dissipation=diss, flux=flux, delta_e=delta_e,
+        closure=float(closure), sum_rule=float(np.max(np.abs(b.energy.sum(-1) - mech)) / site_max),
+        frac_in_positive=float(np.mean(b.inject_in > 0)), frac_out_positive=float(np.mean(b.inject_out > 0)),
+        theta_end=tr.theta[-1], v_end=tr.v[-1], budget=b,
+    )
 
 
-def offshell_identities(net, *, gamma: float, rng=0, amplitude: float = 0.5, eps: float = 1e-3) -> dict:
+def describe_probe(p: ProbeBudget) -> str:
+    """One sentence on a probe: boundary powers, direction of the link transport, where energy is dissipated.
+
+    Parameters
+    ----------
+    p : ProbeBudget
+        A probe (:func:`probe_budget`).
+
+    Returns
+    -------
+    str
+    """
+    d = p.dissipation
+    M = d.size
+    direction = ", ".join(("forward" if f > 0 else "backward") for f in p.flux)
+    return (f"the output boundary feeds in {p.inject_out:+.2f} and "
+            f"the input boundary {p.inject_in:+.2f}; the link transport between consecutive layers runs {direction} "
+            f"(layer 1→2, ..., {M - 1}→{M}); the output layer dissipates {d[-1]:.2f} of the total {d.sum():.2f}, "
+            f"the bulk layers {d[1:-1].sum():+.2f}")
+
+
+@dataclass(frozen=True)
+class OffshellIdentities:
+    """Residuals of eqs. (20), (25), (30) of [A] off the equations of motion (:func:`offshell_identities`).
+
+    Attributes
+    ----------
+    eq20_printed, eq20_corrected : float
+        Bulk identity (20), relative residual with 𝓔(z) of (15) as printed / corrected (NaN for
+        ``M = 2``).
+    eq25_printed, eq25_corrected : float
+        Input identity (25) with 𝓔(z) of (23) as printed / with the corrected (15).
+    eq30_printed, eq30_corrected : float
+        Output identity (30) with the printed source ``-Σ_i K^out_i`` / the corrected ``-K^out_i``.
+    offshell_size : float
+        Size of the 𝓔(z) terms (how far off shell the state is).
+    edot_in, edot_bulk, edot_out : numpy.ndarray
+        Measured ``ė`` of the input, bulk (concatenated) and output sites.
+    rhs_eq20_printed, rhs_eq20_corrected, rhs_eq25_printed, rhs_eq25_corrected, rhs_eq30_printed, \
+rhs_eq30_corrected : numpy.ndarray
+        The right-hand sides compared with them.
+    """
+
+    eq20_printed: float
+    eq20_corrected: float
+    eq25_printed: float
+    eq25_corrected: float
+    eq30_printed: float
+    eq30_corrected: float
+    offshell_size: float
+    edot_in: np.ndarray
+    edot_bulk: np.ndarray
+    edot_out: np.ndarray
+    rhs_eq20_printed: np.ndarray
+    rhs_eq20_corrected: np.ndarray
+    rhs_eq25_printed: np.ndarray
+    rhs_eq25_corrected: np.ndarray
+    rhs_eq30_printed: np.ndarray
+    rhs_eq30_corrected: np.ndarray
+
+
+def offshell_identities(net, *, gamma: float, rng=0, amplitude: float = 0.5, eps: float = 1e-3) -> OffshellIdentities:
     """Test eqs. (20), (25), (30) of [A] away from the equations of motion.
 
     At a random state ``(θ, θ̇)`` with a moving input and target, the accelerations are set
@@ -250,7 +570,24 @@ def offshell_identities(net, *, gamma: float, rng=0, amplitude: float = 0.5, eps
     integrands of those terms (their derivatives by definition).  It is compared with
     ``-γD + ΣJ_in - ΣJ_out (- K^out) + Σ (coefficient × velocity × 𝓔)`` of (20), (25), (30),
     with 𝓔 from (15), (23), (28) as printed, and with the neuron equation (15) corrected
-    (its friction term uses ``W^(m-1)σ(z^(m-1))``).  Returns the relative residuals per sector.
+    (its friction term uses ``W^(m-1)σ(z^(m-1))``).
+
+    Parameters
+    ----------
+    net : Network
+        A network with ``N_1 = ... = N_M`` (so that the printed (15) can be evaluated).
+    gamma : float
+        Damping.
+    rng : numpy.random.Generator or int
+        Source of the state, the drive and the off-shell forces.
+    amplitude : float
+        Amplitude of the moving input and target.
+    eps : float
+        Step of the finite differences along the path.
+
+    Returns
+    -------
+    OffshellIdentities
     """
     if len(set(net.widths[1:])) != 1:
         raise ValueError("the printed neuron equation (15) needs N_1 = ... = N_M; got " + str(net.widths))
@@ -264,66 +601,66 @@ def offshell_identities(net, *, gamma: float, rng=0, amplitude: float = 0.5, eps
     fW = [rng.normal(size=(1, n)) for n in net.widths[1:]]
     fb = [rng.normal(size=(1, n)) for n in net.widths[1:]]
     t0 = 0.4
-    k0 = E._kinematics(net, gamma, drive, np.array([t0]), th[None], v[None], offshell=(fW, fb))
+    k0 = _kinematics(net, gamma, drive, np.array([t0]), th[None], v[None], offshell=(fW, fb))
     f0 = E.site_fields(k0, quadrature="trapezoid")
     # the full acceleration vector, flat
-    accW = [k0.Wdd(m, 0) for m in range(M)]
-    acc = net.pack(accW, [k0.Bd[m][0] for m in range(M)])
+    accW = [k0.Wddot(m, 0) for m in range(M)]
+    acc = net.pack(accW, [k0.bddot[m][0] for m in range(M)])
     # e without its ∫ term along the path, at t0 + (-2, -1, 1, 2) eps
     offs = np.array([-2.0, -1.0, 1.0, 2.0]) * eps
     ts = t0 + offs
     thp = th[None] + offs[:, None] * v[None] + 0.5 * offs[:, None] ** 2 * acc[None]
     vp = v[None] + offs[:, None] * acc[None]
-    kp = E._kinematics(net, gamma, drive, ts, thp, vp)
+    kp = _kinematics(net, gamma, drive, ts, thp, vp)
     fp = E.site_fields(kp, quadrature="trapezoid")
     c4 = np.array([1.0, -8.0, 8.0, -1.0]) / (12.0 * eps)
     edot = [None]
     for m in range(1, M + 1):
-        loc = E._e_without_integral(kp, fp, m) if m < M else fp.e[m]
-        d = c4 @ loc
+        d = c4 @ fp.e_local(m)
         if m < M:
             d = d + f0.integrand[m][0]
         edot.append(d)
     # 𝓔 terms, literally from (15), (23), (28)
     def E_W(m):  # (15)/(23): Ẅ - h_j (z̈_i - Ṡ_i) + γ[Ẇ - h_j (ż_i - S_i)]
         h = k0.h[m][0]
-        return (accW[m] - np.outer(k0.zdd[m + 1][0] - k0.Sd[m][0], h)
-                + gamma * (k0.Wd[m][0] - np.outer(k0.zd[m + 1][0] - k0.S[m][0], h)))
+        return (accW[m] - np.outer(k0.zddot[m + 1][0] - k0.Sdot[m][0], h)
+                + gamma * (k0.Wdot[m][0] - np.outer(k0.zdot[m + 1][0] - k0.S[m][0], h)))
 
     def E_z(m, printed):  # (15) for 1 < m < M, (23) for m = 1
-        W, sp = k0.W[m][0], k0.sp[m][0]
-        acc_part = (k0.zdd[m][0] - k0.Sd[m - 1][0] - sp * (W.T @ k0.zdd[m + 1][0]) + sp * (W.T @ k0.Sd[m][0]))
+        W, ds = k0.W[m][0], k0.dsigma[m][0]
+        acc_part = (k0.zddot[m][0] - k0.Sdot[m - 1][0] - ds * (W.T @ k0.zddot[m + 1][0]) + ds * (W.T @ k0.Sdot[m][0]))
         S_fric = k0.S[m][0] if (printed and m > 1) else k0.S[m - 1][0]
-        return acc_part + gamma * (k0.zd[m][0] - S_fric - sp * (W.T @ k0.zd[m + 1][0]) + sp * (W.T @ k0.S[m][0]))
+        return acc_part + gamma * (k0.zdot[m][0] - S_fric - ds * (W.T @ k0.zdot[m + 1][0]) + ds * (W.T @ k0.S[m][0]))
 
-    E_Z = (k0.zdd[M][0] - k0.Sd[M - 1][0] + gamma * (k0.zd[M][0] - k0.S[M - 1][0]) + k0.dloss_dZ[0])
+    E_Z = (k0.zddot[M][0] - k0.Sdot[M - 1][0] + gamma * (k0.zdot[M][0] - k0.S[M - 1][0]) + k0.dloss_dZ[0])
     base = [None] + [(-gamma * f0.D[m] + f0.j_in[m] - f0.j_out[m])[0] for m in range(1, M + 1)]
-    out = {"arrays": {}}
+    out = {}
     scale = lambda *xs: max(float(np.max(np.abs(x))) for x in xs)  # noqa: E731
     for printed in (True, False):
         key = "printed" if printed else "corrected"
         # (25): input
-        rhs1 = base[1] + 0.5 * np.sum(k0.Wd[1][0] * E_W(1), axis=0) + np.sum(k0.Wd[0][0] * E_W(0), axis=1) \
-            + k0.zd[1][0] * E_z(1, printed)
+        rhs1 = base[1] + 0.5 * np.sum(k0.Wdot[1][0] * E_W(1), axis=0) + np.sum(k0.Wdot[0][0] * E_W(0), axis=1) \
+            + k0.zdot[1][0] * E_z(1, printed)
         out[f"eq25_{key}"] = float(np.max(np.abs(edot[1] - rhs1)) / scale(edot[1], rhs1))
         # (20): bulk
         res, rhss = [], []
         for m in range(2, M):
-            rhs = base[m] + 0.5 * np.sum(k0.Wd[m][0] * E_W(m), axis=0) + 0.5 * np.sum(k0.Wd[m - 1][0] * E_W(m - 1), axis=1) \
-                + k0.zd[m][0] * E_z(m, printed)
+            rhs = base[m] + 0.5 * np.sum(k0.Wdot[m][0] * E_W(m), axis=0) \
+                + 0.5 * np.sum(k0.Wdot[m - 1][0] * E_W(m - 1), axis=1) \
+                + k0.zdot[m][0] * E_z(m, printed)
             res.append(float(np.max(np.abs(edot[m] - rhs)) / scale(edot[m], rhs)))
             rhss.append(rhs)
         out[f"eq20_{key}"] = max(res) if res else float("nan")
-        out["arrays"][f"eq20_{key}"] = np.concatenate(rhss) if rhss else np.zeros(0)
-        out["arrays"][f"eq25_{key}"] = rhs1
+        out[f"rhs_eq20_{key}"] = np.concatenate(rhss) if rhss else np.zeros(0)
+        out[f"rhs_eq25_{key}"] = rhs1
     # (30): output, printed source -Σ_i K_i (printed) vs own -K_i (corrected)
-    common = base[M] + k0.zd[M][0] * E_Z + 0.5 * np.sum(k0.Wd[M - 1][0] * E_W(M - 1), axis=1)
+    common = base[M] + k0.zdot[M][0] * E_Z + 0.5 * np.sum(k0.Wdot[M - 1][0] * E_W(M - 1), axis=1)
     rhs_p = common - np.sum(f0.k_out_printed[0])
     rhs_c = common - f0.k_out[0]
-    out["arrays"].update(edot_bulk=np.concatenate([edot[m] for m in range(2, M)]) if M > 2 else np.zeros(0),
-                         edot_in=edot[1], edot_out=edot[M], eq30_printed=rhs_p, eq30_corrected=rhs_c)
+    out.update(edot_bulk=np.concatenate([edot[m] for m in range(2, M)]) if M > 2 else np.zeros(0),
+               edot_in=edot[1], edot_out=edot[M], rhs_eq30_printed=rhs_p, rhs_eq30_corrected=rhs_c)
     out["eq30_printed"] = float(np.max(np.abs(edot[M] - rhs_p)) / scale(edot[M], rhs_p))
     out["eq30_corrected"] = float(np.max(np.abs(edot[M] - rhs_c)) / scale(edot[M], rhs_c))
     # how far off shell: size of the 𝓔 terms relative to ė
     out["offshell_size"] = float(np.max(np.abs(E_z(2 if M > 2 else 1, False))))
-    return out
+    return OffshellIdentities(**out)

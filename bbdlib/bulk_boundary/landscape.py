@@ -14,7 +14,8 @@ import numpy as np
 
 from bbdlib.bulk_boundary import energy as E
 
-__all__ = ["WindowAverage", "window_average", "sources_and_sinks", "draw_landscape"]
+__all__ = ["WindowAverage", "window_average", "LayerTransport", "SourcesAndSinks", "sources_and_sinks",
+           "describe_window", "draw_landscape"]
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,25 @@ class WindowAverage:
     k_out: np.ndarray  # mean corrected K^out_i at the output
 
 
-def window_average(k: E.Kinematics, f: E.SiteFields, t0: float, t1: float, *, max_links_samples: int = 64) -> WindowAverage:
-    """Average site fields over ``t0 <= t <= t1``; link currents from up to ``max_links_samples`` samples."""
+def window_average(k: E.Kinematics, f: E.SiteFields, t0: float, t1: float, *,
+                   max_links_samples: int = 64) -> WindowAverage:
+    """Average site fields over ``t0 <= t <= t1``; link currents from up to ``max_links_samples`` samples.
+
+    Parameters
+    ----------
+    k : Kinematics
+        Kinematics of the trajectory.
+    f : SiteFields
+        Its site fields.
+    t0, t1 : float
+        The window.
+    max_links_samples : int
+        Number of samples (equally spaced in the window) at which the link currents are formed.
+
+    Returns
+    -------
+    WindowAverage
+    """
     sel = np.flatnonzero((k.t >= t0) & (k.t <= t1))
     if sel.size == 0:
         raise ValueError(f"no samples in the window [{t0}, {t1}]")
@@ -48,32 +66,130 @@ def window_average(k: E.Kinematics, f: E.SiteFields, t0: float, t1: float, *, ma
                          links=links, k_out=kout)
 
 
-def sources_and_sinks(w: WindowAverage, *, rel: float = 0.05) -> dict:
+@dataclass(frozen=True)
+class LayerTransport:
+    """Net link transport of one site layer over a window (see :func:`sources_and_sinks`).
+
+    Attributes
+    ----------
+    m : int
+        Site layer.
+    sources, sinks : int
+        Number of sites that send energy to / receive energy from their neighbours.
+    net_transport : float
+        ``Σ_i (Σ J_in - Σ J_out)`` of the layer.
+    dissipation : float
+        ``γ Σ_i D_{i,m}`` of the layer.
+    """
+
+    m: int
+    sources: int
+    sinks: int
+    net_transport: float
+    dissipation: float
+
+
+@dataclass(frozen=True)
+class SourcesAndSinks:
+    """Classification of the sites of a window by their net link transport.
+
+    Attributes
+    ----------
+    layers : tuple of LayerTransport
+        One per site layer ``m = 1..M``.
+    input_power : float
+        ``Σ K^in`` (mean over the window).
+    output_power : float
+        ``-Σ K^out`` (mean over the window, corrected (32)).
+    """
+
+    layers: tuple
+    input_power: float
+    output_power: float
+
+
+def sources_and_sinks(w: WindowAverage, *, rel: float = 0.05) -> SourcesAndSinks:
     """Classify sites by their net link transport ``Σ J_in - Σ J_out`` over the window.
 
     A site is a *source* if it sends energy to its neighbours (net transport below
     ``-rel × max|transport|``), a *sink* if it receives (above ``+rel × max``), else neutral.
-    Returns per layer the counts and the layer's net transport, plus the boundary powers.
+
+    Parameters
+    ----------
+    w : WindowAverage
+        A window (:func:`window_average`).
+    rel : float
+        Threshold relative to the largest ``|transport|`` of the window.
+
+    Returns
+    -------
+    SourcesAndSinks
+        Per layer the counts and the layer's net transport, plus the boundary powers.
     """
     M = len(w.e) - 1
     scale = max(np.max(np.abs(w.transport[m])) for m in range(1, M + 1))
-    out = {"layers": []}
+    layers = []
     for m in range(1, M + 1):
         tr = w.transport[m]
-        out["layers"].append({
-            "m": m,
-            "sources": int(np.sum(tr < -rel * scale)),
-            "sinks": int(np.sum(tr > rel * scale)),
-            "net_transport": float(tr.sum()),
-            "dissipation": float(w.dissipation[m].sum()),
-        })
-    out["input_power"] = float(w.links[0].sum())
-    out["output_power"] = float(-w.k_out.sum())
-    return out
+        layers.append(LayerTransport(
+            m=m,
+            sources=int(np.sum(tr < -rel * scale)),
+            sinks=int(np.sum(tr > rel * scale)),
+            net_transport=float(tr.sum()),
+            dissipation=float(w.dissipation[m].sum()),
+        ))
+    return SourcesAndSinks(layers=tuple(layers), input_power=float(w.links[0].sum()),
+                           output_power=float(-w.k_out.sum()))
+
+
+def describe_window(s: SourcesAndSinks, w: WindowAverage) -> str:
+    """One sentence on a window: strongest source and sink layer, boundary powers, dissipation.
+
+    Parameters
+    ----------
+    s : SourcesAndSinks
+        The classification of the window (:func:`sources_and_sinks`).
+    w : WindowAverage
+        The window.
+
+    Returns
+    -------
+    str
+    """
+    lay = s.layers
+    src = max(lay, key=lambda r: -r.net_transport)
+    snk = max(lay, key=lambda r: r.net_transport)
+    diss = max(lay, key=lambda r: r.dissipation)
+    return (f"t ∈ [{w.t0:.0f}, {w.t1:.0f}]: the strongest source of link transport is layer {src.m} "
+            f"(net {src.net_transport:+.3f}; {src.sources} of its sites are sources), the strongest sink "
+            f"layer {snk.m} ({snk.net_transport:+.3f}); the input boundary feeds in {s.input_power:+.3f} and "
+            f"the output boundary {s.output_power:+.3f}; most energy is dissipated in layer {diss.m} "
+            f"({diss.dissipation:.3f} of {sum(r.dissipation for r in lay):.3f})")
 
 
 def draw_landscape(ax, w: WindowAverage, *, vmin=None, vmax=None, cmap="viridis", max_width=4.0, title=None):
-    """Draw one window: sites coloured by ``e``, arrows for currents, rings for dissipation."""
+    """Draw one window: sites coloured by ``e``, arrows for currents, rings for dissipation.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    w : WindowAverage
+        The window.
+    vmin, vmax : float, optional
+        Colour range of ``e`` (default: the window's range).
+    cmap : str
+        Colour map.
+    max_width : float
+        Line width of the largest current.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.collections.PathCollection
+        The site scatter (for a colour bar).
+    """
     from matplotlib.patches import FancyArrowPatch
 
     M = len(w.e) - 1

@@ -14,9 +14,10 @@ arrays; :meth:`Network.unpack` returns views.  Every routine is vectorised over
 neurons and, where a leading axis is present, over samples or time steps; the only
 Python loop is over the ``M`` layers.
 
-Activations must be C² because the energy currents of [A] contain ``σ''`` through
-``∂²_t σ(z)``.  ReLU is therefore *excluded*: its σ'' is a Dirac delta, and the
-currents (13)/(22) are not defined at the kink (a clear error is raised).
+Activations come from the book's one table, :mod:`bbdlib.activations`, and must be C²
+because the energy currents of [A] contain ``σ''`` through ``∂²_t σ(z)``.  ReLU is
+therefore *excluded*: its σ'' is a Dirac delta, and the currents (13)/(22) are not
+defined at the kink (``activation(name, smooth=True)`` raises a clear error).
 
 Losses must be a sum of site terms ``ℓ(Z, Y) = Σ_i ℓ_i(Z_i, Y_i)`` (the assumption
 stated above eq. (29) of [A]); ``mse`` is ``ℓ_i = ½ (Z_i - Y_i)²`` and ``bce`` is
@@ -29,100 +30,66 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bbdlib.activations import Activation, activation, sigmoid, sigmoid_prime
 from bbdlib.validate import check_array, check_choice, check_generator, check_int, check_real
 
-__all__ = ["ACTIVATIONS", "LOSSES", "Network", "activation", "loss_functions"]
-
-
-# --------------------------------------------------------------------------- activations
-def _tanh(z):
-    return np.tanh(z)
-
-
-def _tanh_d(z):
-    t = np.tanh(z)
-    return 1.0 - t * t
-
-
-def _tanh_dd(z):
-    t = np.tanh(z)
-    return -2.0 * t * (1.0 - t * t)
-
-
-def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-def _sigmoid_d(z):
-    s = _sigmoid(z)
-    return s * (1.0 - s)
-
-
-def _sigmoid_dd(z):
-    s = _sigmoid(z)
-    return s * (1.0 - s) * (1.0 - 2.0 * s)
-
-
-def _softplus(z):
-    return np.logaddexp(0.0, z)
-
-
-def _silu(z):
-    return z * _sigmoid(z)
-
-
-def _silu_d(z):
-    s = _sigmoid(z)
-    return s * (1.0 + z * (1.0 - s))
-
-
-def _silu_dd(z):
-    s = _sigmoid(z)
-    ds = s * (1.0 - s)
-    return 2.0 * ds + z * ds * (1.0 - 2.0 * s)
-
-
-ACTIVATIONS: dict[str, tuple[Callable, Callable, Callable]] = {
-    "tanh": (_tanh, _tanh_d, _tanh_dd),
-    "sigmoid": (_sigmoid, _sigmoid_d, _sigmoid_dd),
-    "softplus": (_softplus, _sigmoid, _sigmoid_d),
-    "silu": (_silu, _silu_d, _silu_dd),
-    "sin": (np.sin, np.cos, lambda z: -np.sin(z)),
-}
-_EXCLUDED = {
-    "relu": "ReLU is not C²: σ'' is a Dirac delta, so the currents (13)/(22) of [A] "
-    "(which contain ∂²_t σ(z)) are undefined at the kink; use 'softplus' (a smooth ReLU)",
-}
-
-
-def activation(name: str) -> tuple[Callable, Callable, Callable]:
-    """Return ``(σ, σ', σ'')`` for an activation name; raise a clear error otherwise."""
-    if isinstance(name, str) and name.lower() in _EXCLUDED:
-        raise ValueError(f"activation {name!r} is not supported: {_EXCLUDED[name.lower()]}")
-    check_choice("activation", name, ACTIVATIONS)
-    return ACTIVATIONS[name]
+__all__ = ["LOSSES", "Loss", "Network", "loss_functions"]
 
 
 # --------------------------------------------------------------------------- losses
-# Each entry: (ℓ_i(Z, Y), ∂ℓ_i/∂Z, ∂²ℓ_i/∂Z², ∂ℓ_i/∂Y), all elementwise.
-LOSSES: dict[str, tuple[Callable, Callable, Callable, Callable]] = {
-    "mse": (
-        lambda Z, Y: 0.5 * (Z - Y) ** 2,
-        lambda Z, Y: Z - Y,
-        lambda Z, Y: np.ones_like(Z * Y),
-        lambda Z, Y: Y - Z,
-    ),
-    "bce": (
-        lambda Z, Y: np.logaddexp(0.0, Z) - Y * Z,
-        lambda Z, Y: _sigmoid(Z) - Y,
-        lambda Z, Y: _sigmoid_d(Z) + 0.0 * Y,
-        lambda Z, Y: -Z + 0.0 * Y,
-    ),
+@dataclass(frozen=True)
+class Loss:
+    """A site-decomposable loss ``ℓ(Z, Y) = Σ_i ℓ_i(Z_i, Y_i)`` with the derivatives [A] needs.
+
+    Attributes
+    ----------
+    name : str
+        Key in :data:`LOSSES`.
+    f, dZ, dZZ, dY : callable
+        ``ℓ_i(Z, Y)``, ``∂ℓ_i/∂Z``, ``∂²ℓ_i/∂Z²`` and ``∂ℓ_i/∂Y``, elementwise.
+    """
+
+    name: str
+    f: Callable
+    dZ: Callable
+    dZZ: Callable
+    dY: Callable
+
+    def __iter__(self):
+        """Unpack as ``(ℓ_i, ∂ℓ_i/∂Z, ∂²ℓ_i/∂Z², ∂ℓ_i/∂Y)``."""
+        return iter((self.f, self.dZ, self.dZZ, self.dY))
+
+
+LOSSES: dict[str, Loss] = {
+    lo.name: lo
+    for lo in (
+        Loss("mse",
+             lambda Z, Y: 0.5 * (Z - Y) ** 2,
+             lambda Z, Y: Z - Y,
+             lambda Z, Y: np.ones_like(Z * Y),
+             lambda Z, Y: Y - Z),
+        Loss("bce",
+             lambda Z, Y: np.logaddexp(0.0, Z) - Y * Z,
+             lambda Z, Y: sigmoid(Z) - Y,
+             lambda Z, Y: sigmoid_prime(Z) + 0.0 * Y,
+             lambda Z, Y: -Z + 0.0 * Y),
+    )
 }
 
 
-def loss_functions(name: str) -> tuple[Callable, Callable, Callable, Callable]:
-    """Return ``(ℓ_i, ∂ℓ_i/∂Z, ∂²ℓ_i/∂Z², ∂ℓ_i/∂Y)`` for a site-decomposable loss."""
+def loss_functions(name: str) -> Loss:
+    """The site-decomposable loss called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`LOSSES` (``"mse"``, ``"bce"``).
+
+    Returns
+    -------
+    Loss
+        Unpacks as ``(ℓ_i, ∂ℓ_i/∂Z, ∂²ℓ_i/∂Z², ∂ℓ_i/∂Y)``.
+    """
     check_choice("loss", name, LOSSES)
     return LOSSES[name]
 
@@ -138,7 +105,7 @@ class Network:
         ``(N_0, N_1, ..., N_M)``: input width, hidden widths, output width; ``M >= 2``
         so that the input sector (Sec. A.2) and the output sector are distinct sites.
     activation
-        Name of a C² activation (see :data:`ACTIVATIONS`).
+        Name of a C² activation of :data:`bbdlib.activations.ACTIVATIONS` (ReLU is refused).
     loss
         Name of a site-decomposable loss (see :data:`LOSSES`).
     """
@@ -147,6 +114,7 @@ class Network:
     activation: str = "tanh"
     loss: str = "mse"
     _slices: tuple = field(init=False, repr=False, compare=False)
+    _sigma: Activation = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.widths, Sequence) or isinstance(self.widths, str):
@@ -156,7 +124,7 @@ class Network:
             raise ValueError(
                 f"widths must list at least 3 layers (input, >=1 hidden, output) so that M >= 2; got {widths}"
             )
-        activation(self.activation)
+        object.__setattr__(self, "_sigma", activation(self.activation, smooth=True))
         loss_functions(self.loss)
         object.__setattr__(self, "widths", widths)
         sl, off = [], 0
@@ -169,6 +137,16 @@ class Network:
             sl.append((sw, sb, (n_out, n_in)))
         object.__setattr__(self, "_slices", tuple(sl))
 
+    @property
+    def sigma(self) -> Activation:
+        """The activation σ with σ′, σ″ (:class:`bbdlib.activations.Activation`)."""
+        return self._sigma
+
+    @property
+    def loss_fn(self) -> Loss:
+        """The site loss ℓ_i with its derivatives (:class:`Loss`)."""
+        return LOSSES[self.loss]
+
     # -- shapes -------------------------------------------------------------------
     @property
     def depth(self) -> int:
@@ -177,6 +155,7 @@ class Network:
 
     @property
     def n_params(self) -> int:
+        """``P``, the length of the flat parameter vector ``theta``."""
         return self._slices[-1][1].stop
 
     def unpack(self, theta: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -218,12 +197,14 @@ class Network:
         return arr
 
     def check_x(self, name: str, X) -> np.ndarray:
+        """``X`` as a finite float array whose last axis has length ``N_0``."""
         arr = check_array(name, X)
         if arr.ndim < 1 or arr.shape[-1] != self.widths[0]:
             raise ValueError(f"{name} must have last axis of length N_0 = {self.widths[0]}, got shape {arr.shape}")
         return arr
 
     def check_y(self, name: str, Y) -> np.ndarray:
+        """``Y`` as a finite float array whose last axis has length ``N_M``."""
         arr = check_array(name, Y)
         if arr.ndim < 1 or arr.shape[-1] != self.widths[-1]:
             raise ValueError(f"{name} must have last axis of length N_M = {self.widths[-1]}, got shape {arr.shape}")
@@ -231,7 +212,7 @@ class Network:
 
     # -- forward / loss / gradient (kernels: no validation) --------------------------
     def _forward(self, theta, X):
-        sig = ACTIVATIONS[self.activation][0]
+        sig = self.sigma.f
         Ws, bs = self.unpack(theta)
         hs, zs = [X], [None]
         h = X
@@ -254,7 +235,7 @@ class Network:
 
     def _loss(self, theta, X, Y):
         zs, _ = self._forward(theta, X)
-        return LOSSES[self.loss][0](zs[-1], Y).sum(axis=-1)
+        return self.loss_fn.f(zs[-1], Y).sum(axis=-1)
 
     def loss_value(self, theta, X, Y) -> np.ndarray:
         """``ℓ(Z(W, b, X), Y) = Σ_i ℓ_i`` for each leading index (sample or time)."""
@@ -267,9 +248,9 @@ class Network:
         the batch mean (``mean_over_batch=True``) is returned.  With ``theta`` of shape
         ``(T, P)`` and ``X`` of shape ``(T, N_0)``, one gradient per time step.
         """
-        dsig = ACTIVATIONS[self.activation][1]
+        dsig = self.sigma.d1
         zs, hs = self._forward(theta, X)
-        delta = LOSSES[self.loss][1](zs[-1], Y)  # ∂ℓ/∂b^(M-1)
+        delta = self.loss_fn.dZ(zs[-1], Y)  # ∂ℓ/∂b^(M-1)
         Ws, _ = self.unpack(theta)
         out = np.empty(theta.shape)
         gWs, gbs = self.unpack(out)
@@ -290,10 +271,10 @@ class Network:
 
     def _backprop(self, theta, zs, Y):
         """The errors ``δ^(m) = ∂ℓ/∂b^(m)`` for ``m = 0..M-1`` given the forward pass ``zs``."""
-        dsig = ACTIVATIONS[self.activation][1]
+        dsig = self.sigma.d1
         Ws, _ = self.unpack(theta)
         deltas = [None] * self.depth
-        delta = LOSSES[self.loss][1](zs[-1], Y)
+        delta = self.loss_fn.dZ(zs[-1], Y)
         for m in range(self.depth - 1, -1, -1):
             deltas[m] = delta
             if m > 0:
@@ -312,8 +293,37 @@ class Network:
         return self._grad(theta, X, Y, mean_over_batch=mean_over_batch)
 
     def predict(self, theta, X) -> np.ndarray:
-        """The output ``Z`` for inputs ``X``."""
+        """The output ``Z`` for inputs ``X``.
+
+        Parameters
+        ----------
+        theta : array_like, shape (P,) or (T, P)
+            Parameters.
+        X : array_like, shape (N_0,) or (B, N_0)
+            Inputs.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``Z = z^(M)``, last axis of length ``N_M``.
+        """
         return self.forward(theta, X)[0][-1]
+
+    def mean_loss(self, theta, X, Y) -> float:
+        """The full-batch loss ``(1/B) Σ_s ℓ(Z(X_s), Y_s)`` of a data set (one ``theta``).
+
+        Parameters
+        ----------
+        theta : array_like, shape (P,)
+            Parameters.
+        X, Y : array_like, shapes (B, N_0) and (B, N_M)
+            The data set.
+
+        Returns
+        -------
+        float
+        """
+        return float(np.mean(self.loss_value(theta, np.atleast_2d(X), np.atleast_2d(Y))))
 
 
 def _matvec(W: np.ndarray, x: np.ndarray) -> np.ndarray:
