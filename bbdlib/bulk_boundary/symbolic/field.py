@@ -30,7 +30,8 @@ from sympy.calculus.euler import euler_equations
 
 from bbdlib.validate import check_choice, check_int
 
-__all__ = ["local_links", "local_network_lagrangian", "Field", "field", "expand_density", "is_null_lagrangian", "coefficient_of", "draw_local_architecture", "sector_invariant", "printed_eq34",
+__all__ = ["local_links", "local_network_lagrangian", "Field", "field", "expand_density", "is_null_lagrangian",
+           "coefficient_of", "draw_local_architecture", "sector_invariant", "printed_eq34",
            "printed_eq35_input", "riemann_sum_eq33"]
 
 

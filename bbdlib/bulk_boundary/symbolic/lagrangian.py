@@ -36,8 +36,8 @@ __all__ = [
     "derived_eq7",
     "is_data_term",
     "display_form",
-    "eq7_terms",
-    "eq7_term_coefficients",
+    "terms_eq7",
+    "term_coefficients_eq7",
 ]
 
 
@@ -115,6 +115,23 @@ class Network:
             for m in range(1, self.M + 1)
             for i in range(1, N[m] + 1)
         }
+
+    def flat_parameters(self) -> list[sp.Expr]:
+        """The parameters in the order of the numeric network's flat ``theta``.
+
+        That order (:class:`bbdlib.bulk_boundary.network.Network`) is ``W^(0)`` row-major, ``b^(0)``,
+        ``W^(1)``, ``b^(1)``, ...; with it a numeric ``theta`` substitutes entry by entry.
+
+        Returns
+        -------
+        list of sympy.Expr
+            Length ``P = Σ_m N_{m+1} (N_m + 1)``.
+        """
+        N, out = self.widths, []
+        for m in range(self.M):
+            out += [self.W[(m, i, j)] for i in range(1, N[m + 1] + 1) for j in range(1, N[m] + 1)]
+            out += [self.b[(m, i)] for i in range(1, N[m + 1] + 1)]
+        return out
 
     def _data(self, name: str, n: int) -> list[sp.Expr]:
         if self.time_dependent_data:
@@ -271,7 +288,7 @@ def decompose(net: Network) -> Decomposition:
     return Decomposition(net=net, L_wb=L_wb, L_wz=L_wz, bulk=bulk, boundary=boundary)
 
 
-def _eq7_pieces(net: Network, m_range: Sequence[int]):
+def _pieces_eq7(net: Network, m_range: Sequence[int]):
     """The four bulk sums of eq. (7) with the cross and square sums over ``m_range``."""
     N, d = net.widths, net.d
 
@@ -305,7 +322,7 @@ def printed_eq7(net: Network, *, boundary_coefficient: sp.Expr = sp.Integer(1),
     M, N, d = net.M, net.widths, net.d
     if z_kinetic_layers is None:
         z_kinetic_layers = range(1, M + 1)
-    kin_W, cross, square = _eq7_pieces(net, range(m_from, M))
+    kin_W, cross, square = _pieces_eq7(net, range(m_from, M))
     kin_z = sp.Rational(1, 2) * sp.Add(*[d(net.z[(m, i)]) ** 2 for m in z_kinetic_layers
                                          for i in range(1, N[m] + 1)])
     bulk = kin_W + kin_z + cross + square
@@ -360,7 +377,7 @@ def _tex_name(name: str) -> str:
     return name
 
 
-def eq7_terms(net: Network) -> dict[str, tuple[sp.Expr, sp.Expr]]:
+def terms_eq7(net: Network) -> dict[str, tuple[sp.Expr, sp.Expr]]:
     """The seven terms of eq. (7) of [A]: ``name -> (printed coefficient, term without it)``.
 
     Sums over ``m`` use the ranges the derivation fixes (see :func:`printed_eq7`): ``W`` over
@@ -368,7 +385,7 @@ def eq7_terms(net: Network) -> dict[str, tuple[sp.Expr, sp.Expr]]:
     """
     N, d, M = net.widths, net.d, net.M
     half = sp.Rational(1, 2)
-    kin_W, cross, square = _eq7_pieces(net, range(1, M))
+    kin_W, cross, square = _pieces_eq7(net, range(1, M))
     flow0 = [sp.Add(*[d(net.W[(0, i, j)] * net.X[j - 1]) for j in range(1, N[0] + 1)])
              for i in range(1, N[1] + 1)]
     return {
@@ -384,7 +401,7 @@ def eq7_terms(net: Network) -> dict[str, tuple[sp.Expr, sp.Expr]]:
     }
 
 
-def eq7_term_coefficients(net: Network, L_wz: sp.Expr) -> dict[str, tuple[sp.Expr, sp.Expr]]:
+def term_coefficients_eq7(net: Network, L_wz: sp.Expr) -> dict[str, tuple[sp.Expr, sp.Expr]]:
     """Term-by-term comparison with eq. (7): ``name -> (printed coefficient, derived coefficient)``.
 
     The derived coefficients ``c_k`` solve ``L_wz = sum_k c_k T_k`` exactly, by matching the
@@ -392,7 +409,7 @@ def eq7_term_coefficients(net: Network, L_wz: sp.Expr) -> dict[str, tuple[sp.Exp
     ``ValueError`` if ``L_wz`` is not a combination of the seven terms or the combination is
     not unique.
     """
-    terms = eq7_terms(net)
+    terms = terms_eq7(net)
     cs = sp.symbols(f"c0:{len(terms)}")
     combo = sp.expand(L_wz - sp.Add(*[c * sp.expand(T) for c, (_, T) in zip(cs, terms.values())]))
     eqs: dict = {}

@@ -63,6 +63,7 @@ def test_drawing_smoke():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from bbdlib.bulk_boundary.symbolic.coupling import draw_coupling_graph
     from bbdlib.bulk_boundary.symbolic.field import draw_local_architecture
     net = network((2, 2, 1))

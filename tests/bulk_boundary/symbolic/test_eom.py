@@ -1,9 +1,20 @@
 """Tests of bbdlib.bulk_boundary.symbolic.eom: eqs. (4), (14), (15), (23), (28) of [A]."""
 import sympy as sp
 
-from bbdlib.bulk_boundary.symbolic.eom import (canonical, damped_euler_lagrange, eom_wb, eom_wz,
-                                 equivalence_to_eq4, jacobian, printed_eq4, printed_eq15_W,
-                                 printed_eq15_z, printed_eq23_W, printed_eq23_z, printed_eq28)
+from bbdlib.bulk_boundary.symbolic.eom import (
+    canonical,
+    damped_euler_lagrange,
+    eom_wb,
+    eom_wz,
+    equivalence_to_eq4,
+    jacobian,
+    printed_eq4,
+    printed_eq15_W,
+    printed_eq15_z,
+    printed_eq23_W,
+    printed_eq23_z,
+    printed_eq28,
+)
 from bbdlib.bulk_boundary.symbolic.lagrangian import decompose, network
 
 

@@ -3,9 +3,17 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from bbdlib.bulk_boundary.symbolic.field import (expand_density, field, is_null_lagrangian, local_links,
-                                   local_network_lagrangian, printed_eq34, printed_eq35_input,
-                                   riemann_sum_eq33, sector_invariant)
+from bbdlib.bulk_boundary.symbolic.field import (
+    expand_density,
+    field,
+    is_null_lagrangian,
+    local_links,
+    local_network_lagrangian,
+    printed_eq34,
+    printed_eq35_input,
+    riemann_sum_eq33,
+    sector_invariant,
+)
 
 
 def test_local_links_periodic():
@@ -67,7 +75,11 @@ def test_input_sector_matches_eq35():
 
 
 def test_riemann_sum_converges():
-    kern = lambda a, b: np.exp(np.cos(2 * np.pi * (a - b)))
-    z = lambda s: np.sin(2 * np.pi * s)
+    def kern(a, b):
+        return np.exp(np.cos(2 * np.pi * (a - b)))
+
+    def z(s):
+        return np.sin(2 * np.pi * s)
+
     e8, e32 = riemann_sum_eq33(kern, z, 8), riemann_sum_eq33(kern, z, 32)
     assert e32 < e8 and e32 < 1e-9

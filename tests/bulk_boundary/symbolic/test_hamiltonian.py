@@ -2,8 +2,14 @@
 import sympy as sp
 
 from bbdlib.bulk_boundary.symbolic.eom import canonical
-from bbdlib.bulk_boundary.symbolic.hamiltonian import (derived_eq16, hamiltonian_wb, hamiltonian_wz, legendre,
-                                         printed_eq16, time_dependent_input_term)
+from bbdlib.bulk_boundary.symbolic.hamiltonian import (
+    derived_eq16,
+    hamiltonian_wb,
+    hamiltonian_wz,
+    legendre,
+    printed_eq16,
+    time_dependent_input_term,
+)
 from bbdlib.bulk_boundary.symbolic.lagrangian import decompose, network
 
 

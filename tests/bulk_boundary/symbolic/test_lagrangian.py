@@ -3,8 +3,15 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from bbdlib.bulk_boundary.symbolic.lagrangian import (change_of_variables, decompose, derived_eq7,
-                                        is_data_term, lagrangian_wb, network, printed_eq7)
+from bbdlib.bulk_boundary.symbolic.lagrangian import (
+    change_of_variables,
+    decompose,
+    derived_eq7,
+    is_data_term,
+    lagrangian_wb,
+    network,
+    printed_eq7,
+)
 
 
 def test_change_of_variables_numerically_preserves_L():
@@ -106,13 +113,28 @@ def test_display_form():
 
 
 def test_eq7_term_by_term():
-    from bbdlib.bulk_boundary.symbolic.lagrangian import eq7_term_coefficients
+    from bbdlib.bulk_boundary.symbolic.lagrangian import term_coefficients_eq7
     net = network((2, 3, 2, 1))
     D = decompose(net)
-    coeffs = eq7_term_coefficients(net, D.L_wz)
+    coeffs = term_coefficients_eq7(net, D.L_wz)
     assert len(coeffs) == 7
     mismatched = {k for k, (printed, derived) in coeffs.items() if printed != derived}
     assert mismatched == {"boundary: Σi[Σj ∂t(W⁽⁰⁾ij Xj)]²"}
     assert coeffs["boundary: Σi[Σj ∂t(W⁽⁰⁾ij Xj)]²"][1] == sp.Rational(1, 2)
     with pytest.raises(ValueError):
-        eq7_term_coefficients(net, D.L_wz + sp.diff(net.W[(0, 1, 1)], net.t) ** 4)
+        term_coefficients_eq7(net, D.L_wz + sp.diff(net.W[(0, 1, 1)], net.t) ** 4)
+
+
+def test_flat_parameters_follow_the_numeric_theta():
+    import numpy as np
+
+    from bbdlib.bulk_boundary.network import Network as NumericNetwork
+
+    widths = (2, 3, 1)
+    sym = network(widths, time_dependent_data=False)
+    net = NumericNetwork(widths)
+    params = sym.flat_parameters()
+    assert len(params) == net.n_params == len(set(params))
+    Ws, bs = net.unpack(np.arange(float(net.n_params)))
+    assert params.index(sym.W[(1, 1, 2)]) == int(Ws[1][0, 1])
+    assert params.index(sym.b[(0, 3)]) == int(bs[0][2])
