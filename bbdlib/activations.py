@@ -4,7 +4,7 @@ Every network of the book (the numeric network of paper A, the neural septuple a
 toy model of paper B) takes its activation from here, so that there is one sigmoid.
 The sigmoid is written as ½(1 + tanh(z/2)), which never overflows (the textbook
 1/(1 + e^{−z}) gives NaN in σ′ for z < −709) and agrees with ``scipy.special.expit``
-to round-off.
+to absolute round-off (~1e-17; relative accuracy is lost for z ≲ −30, where σ < 1e-13).
 
 ReLU is listed with ``smooth=False``: its σ″ is a Dirac delta, so quantities that
 contain ∂²_t σ(z) (the link currents (13)/(22) of [A]) are undefined at the kink.
@@ -15,19 +15,39 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 
 from bbdlib.validate import check_choice
 
 __all__ = ["ACTIVATIONS", "Activation", "activation", "sigmoid", "sigmoid_prime"]
 
 
-def sigmoid(z):
-    """Logistic sigmoid σ(z) = 1/(1 + e^{−z}), evaluated as ½(1 + tanh(z/2)) (no overflow)."""
+def sigmoid(z, *, exact_tails: bool = False):
+    """Logistic sigmoid σ(z) = 1/(1 + e^{−z}), evaluated as ½(1 + tanh(z/2)) (no overflow).
+
+    Parameters
+    ----------
+    z : array_like
+    exact_tails : bool
+        The tanh form is exact to *absolute* round-off only: in the tail z → −∞, where
+        σ(z) ≈ e^z, it loses relative precision (σ(−40) evaluates to 0). With
+        ``exact_tails`` σ is evaluated by ``scipy.special.expit``, exact to relative
+        round-off everywhere; paper B's toy model needs this, because its jumps follow the
+        exponential tails of σ over many decades (Figs. 1–2 of [B]).
+    """
+    if exact_tails:
+        return expit(z)
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-def sigmoid_prime(z):
-    """σ′(z) = σ(z)(1 − σ(z)) of the logistic sigmoid."""
+def sigmoid_prime(z, *, exact_tails: bool = False):
+    """σ′(z) = σ(z)(1 − σ(z)) of the logistic sigmoid.
+
+    With ``exact_tails`` it is evaluated as σ(z) σ(−z), exact to relative round-off in
+    both tails (see :func:`sigmoid`).
+    """
+    if exact_tails:
+        return expit(z) * expit(-z)
     s = sigmoid(z)
     return s * (1.0 - s)
 

@@ -43,11 +43,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Claim", "ClaimFailed", "Ledger", "STATUSES", "PAPERS", "PART_PAPER", "claims_dir",
+__all__ = ["Claim", "ClaimFailed", "Ledger", "STATUSES", "KINDS", "PAPERS", "PART_PAPER", "claims_dir",
            "load_records", "repo_root", "status_counts"]
 
 #: The three statuses a record can have, in the order the scorecard lists them.
 STATUSES = ("reproduced", "corrected", "not reproduced")
+#: Kinds of evidence: a number from data or simulation (``measured``), an algebraic or
+#: symbolic identity, true by computation (``exact``), or a choice the book made so that
+#: a printed form matches, e.g. a coordinate convention (``convention``).  The scorecard
+#: counts them apart: an exact identity is never a reproduced measurement.
+KINDS = ("measured", "exact", "convention")
 #: The two papers, by the letter a record names.
 PAPERS = {
     "A": "Bulk–boundary decomposition of neural networks (Lee, Lee, Yi)",
@@ -78,6 +83,8 @@ class Claim:
         the chapter's computation, and the allowed deviation, as JSON values.
     status : str
         One of :data:`STATUSES`.
+    kind : str
+        One of :data:`KINDS`: what sort of evidence the record is.
     chapter : str
         The chapter's path without ``.md``, e.g. ``"chapters/duality/09-appendix-a"``.
     deviation
@@ -100,6 +107,7 @@ class Claim:
     measured: Any
     tolerance: Any
     status: str
+    kind: str
     chapter: str
     deviation: Any = None
     printed: Any = None
@@ -174,8 +182,14 @@ def load_records(folder: str | Path) -> list[Claim]:
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    return [Claim(**r) for path in sorted(folder.glob("*.json"))
-            for r in json.loads(path.read_text())["claims"]]
+    records = []
+    for path in sorted(folder.glob("*.json")):
+        for r in json.loads(path.read_text(encoding="utf-8"))["claims"]:
+            if r.get("kind") not in KINDS:
+                raise ValueError(f"{path}: record {r.get('ref')!r} ({r.get('claim')!r}) has no valid kind "
+                                 f"(one of {KINDS}); rebuild the ledger")
+            records.append(Claim(**r))
+    return records
 
 
 def status_counts(records: Iterable[Claim], paper: str | None = None) -> dict[str, int]:
@@ -338,6 +352,7 @@ class Ledger:
         tolerance: Any = 0,
         rel: bool = False,
         evidence: str = "",
+        kind: str | None = None,
         **extra: Any,
     ) -> Claim:
         """Record a reproduced claim; raise :class:`ClaimFailed` if it does not hold.
@@ -360,6 +375,11 @@ class Ledger:
             Whether ``tolerance`` is relative to ``expected``.
         evidence : str
             Plain text: how the chapter shows it (optional for reproduced claims).
+        kind : str, optional
+            One of :data:`KINDS`; default ``"exact"`` when the values are symbolic
+            (sympy), else ``"measured"``.  Say ``"exact"`` for an algebraic identity
+            checked numerically, ``"convention"`` for a match that holds by a choice of
+            the book.
         **extra
             Further JSON-serialisable values stored with the record.
 
@@ -377,7 +397,7 @@ class Ledger:
         """
         ok, dev = _agree(expected, measured, tolerance, rel)
         rec = self._record(paper, ref, claim, expected, measured, tolerance, "reproduced",
-                           dev, None, evidence, rel, extra)
+                           dev, None, evidence, rel, extra, kind)
         if not ok:
             raise ClaimFailed(
                 f"[{rec.paper} {ref}] {claim}: expected {rec.expected}, measured {rec.measured}, "
@@ -387,7 +407,7 @@ class Ledger:
 
     def check_symbolic(
         self, *, paper: str | None = None, ref: str, claim: str, expected: Any, measured: Any,
-        evidence: str = "", **extra: Any,
+        evidence: str = "", kind: str = "exact", **extra: Any,
     ) -> Claim:
         """Record an exact symbolic identity: :meth:`check` with tolerance 0.
 
@@ -418,7 +438,7 @@ class Ledger:
             If the difference does not simplify to zero.
         """
         return self.check(paper=paper, ref=ref, claim=claim, expected=expected,
-                          measured=measured, tolerance=0, evidence=evidence, **extra)
+                          measured=measured, tolerance=0, evidence=evidence, kind=kind, **extra)
 
     def correction(
         self,
@@ -432,6 +452,7 @@ class Ledger:
         tolerance: Any = 0,
         rel: bool = False,
         evidence: str,
+        kind: str | None = None,
         **extra: Any,
     ) -> Claim:
         """Record a claim that holds only after a correction.
@@ -458,6 +479,9 @@ class Ledger:
             Whether ``tolerance`` is relative to ``expected``.
         evidence : str
             Plain text, required: what was wrong and how the chapter shows it.
+        kind : str, optional
+            One of :data:`KINDS`; default ``"exact"`` when the values are symbolic
+            (sympy), else ``"measured"``.
         **extra
             Further JSON-serialisable values stored with the record (the deviation
             from the printed value is added as ``deviation_from_printed``).
@@ -481,7 +505,7 @@ class Ledger:
         ok, dev = _agree(expected, measured, tolerance, rel)
         rec = self._record(paper, ref, claim, expected, measured, tolerance, "corrected",
                            dev, printed, evidence, rel,
-                           {**extra, "deviation_from_printed": _jsonable(dev_printed)})
+                           {**extra, "deviation_from_printed": _jsonable(dev_printed)}, kind)
         if ok_printed:
             raise ClaimFailed(
                 f"[{rec.paper} {ref}] {claim}: declared a correction, but the printed value "
@@ -505,6 +529,7 @@ class Ledger:
         tolerance: Any = 0,
         rel: bool = False,
         evidence: str,
+        kind: str | None = None,
         **extra: Any,
     ) -> Claim:
         """Record a claim that does not hold; asserts that it indeed does not.
@@ -527,6 +552,9 @@ class Ledger:
             Whether ``tolerance`` is relative to ``expected``.
         evidence : str
             Plain text, required: why the claim does not hold.
+        kind : str, optional
+            One of :data:`KINDS`; default ``"exact"`` when the values are symbolic
+            (sympy), else ``"measured"``.
         **extra
             Further JSON-serialisable values stored with the record.
 
@@ -546,7 +574,7 @@ class Ledger:
             raise ValueError("evidence must say why the claim does not hold")
         ok, dev = _agree(expected, measured, tolerance, rel)
         rec = self._record(paper, ref, claim, expected, measured, tolerance, "not reproduced",
-                           dev, expected, evidence, rel, extra)
+                           dev, expected, evidence, rel, extra, kind)
         if ok:
             raise ClaimFailed(
                 f"[{rec.paper} {ref}] {claim}: recorded as not reproduced, but the measurement "
@@ -592,7 +620,7 @@ class Ledger:
 
     # -- bookkeeping ------------------------------------------------------------
     def _record(self, paper, ref, claim, expected, measured, tolerance, status, dev,
-                printed, evidence, rel, extra) -> Claim:
+                printed, evidence, rel, extra, kind=None) -> Claim:
         if paper is None:
             paper = self.paper
         elif self.paper is not None and paper != self.paper:
@@ -605,9 +633,13 @@ class Ledger:
                 raise ValueError(f"{name} must be a non-empty string")
         if not isinstance(evidence, str):
             raise TypeError("evidence must be a string")
+        if kind is None:
+            kind = "exact" if (_is_symbolic(expected) or _is_symbolic(measured)) else "measured"
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         return Claim(
             paper=paper, ref=ref, claim=claim, expected=_jsonable(expected),
-            measured=_jsonable(measured), tolerance=_jsonable(tolerance), status=status,
+            measured=_jsonable(measured), tolerance=_jsonable(tolerance), status=status, kind=kind,
             chapter=self.chapter, deviation=_jsonable(dev), printed=_jsonable(printed),
             evidence=evidence, rel=bool(rel), extra=_jsonable(extra),
         )

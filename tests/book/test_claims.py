@@ -141,3 +141,23 @@ def test_load_records_and_status_counts(ledger, claims_dir, tmp_path):
     assert status_counts(records, "A") == {"reproduced": 0, "corrected": 0, "not reproduced": 0}
     assert ledger.summary() == status_counts(records)
     assert load_records(tmp_path / "missing") == []
+
+
+def test_kind_of_evidence(ledger):
+    x = sp.Symbol("x")
+    assert ledger.check(ref="eq. (1)", claim="a", expected=1.0, measured=1.0).kind == "measured"
+    assert ledger.check_symbolic(ref="eq. (2)", claim="b", expected=x, measured=x).kind == "exact"
+    assert ledger.check(ref="eq. (3)", claim="c", expected=2.0, measured=2.0,
+                        kind="convention").kind == "convention"
+    with pytest.raises(ValueError, match="kind must be one of"):
+        ledger.check(ref="eq. (4)", claim="d", expected=1.0, measured=1.0, kind="measurement")
+    assert all(r["kind"] in ("measured", "exact", "convention") for r in _records(ledger))
+
+
+def test_a_record_without_kind_is_refused(tmp_path):
+    from bbdlib.book.claims import load_records
+    (tmp_path / "x.json").write_text(json.dumps({"chapter": "chapters/duality/x", "claims": [
+        {"paper": "B", "ref": "eq. (1)", "claim": "c", "expected": 1, "measured": 1, "tolerance": 0,
+         "status": "reproduced", "chapter": "chapters/duality/x"}]}))
+    with pytest.raises(ValueError, match="has no valid kind"):
+        load_records(tmp_path)
