@@ -21,6 +21,7 @@ Public API (stable; other chapters import it):
 - ``fit_truncated_powerlaw(x, x_min, x_max, *, rng, n_boot=200, level=0.95) -> PowerLawFit``
 - ``sample_truncated_powerlaw(k, x_min, x_max, size, *, rng) -> ndarray``
 - ``truncated_powerlaw_pdf(x, k, x_min, x_max) -> ndarray``
+- ``truncated_powerlaw_moment(m, k, x_min, x_max) -> float``
 - ``log_binned_density(x, bins, *, total=None) -> (centres, density)`` (for pictures only)
 
 The bootstrap resamples the raw samples inside the range with replacement and
@@ -48,6 +49,7 @@ __all__ = [
     "fit_truncated_powerlaw",
     "sample_truncated_powerlaw",
     "truncated_powerlaw_pdf",
+    "truncated_powerlaw_moment",
     "log_binned_density",
     "EXACT_BOOTSTRAP_MAX",
 ]
@@ -236,6 +238,36 @@ def truncated_powerlaw_pdf(x, k: float, x_min: float, x_max: float) -> np.ndarra
     m = (x >= x_min) & (x <= x_max)
     out[m] = np.exp(-k * np.log(x[m]) - log_z)
     return out
+
+
+def _power_integral(p: float, x_min: float, x_max: float) -> float:
+    """∫_{x_min}^{x_max} x^p dx (log for p = -1)."""
+    if p == -1.0:
+        return math.log(x_max / x_min)
+    return (x_max ** (p + 1) - x_min ** (p + 1)) / (p + 1)
+
+
+def truncated_powerlaw_moment(m: float, k: float, x_min: float, x_max: float) -> float:
+    """⟨x^m⟩ of the truncated power law p(x) = x^-k / Z(k) on [x_min, x_max] (exact).
+
+    Parameters
+    ----------
+    m : float
+        Order of the moment.
+    k : float
+        Exponent (any real).
+    x_min, x_max : float
+        The range, 0 < x_min < x_max.
+
+    Returns
+    -------
+    float
+        ∫ x^(m-k) dx / ∫ x^(-k) dx over the range.
+    """
+    m = check_real("m", m)
+    k = check_real("k", k)
+    x_min, x_max = _check_range(x_min, x_max)
+    return _power_integral(m - k, x_min, x_max) / _power_integral(-k, x_min, x_max)
 
 
 def log_binned_density(x, bins: int = 60, *, total: int | None = None,

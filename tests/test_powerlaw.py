@@ -10,6 +10,7 @@ from bbdlib.powerlaw import (
     fit_truncated_powerlaw,
     log_binned_density,
     sample_truncated_powerlaw,
+    truncated_powerlaw_moment,
     truncated_powerlaw_pdf,
 )
 
@@ -113,3 +114,16 @@ def test_log_binned_density_integrates_to_fraction():
     edges = np.geomspace(1.0, 100.0 * (1 + 1e-12), 41)
     assert np.sum(d * np.diff(edges)[: d.size]) == pytest.approx(0.5, rel=1e-9)
     assert np.all(np.diff(c) > 0)
+
+
+def test_truncated_powerlaw_moment_exact_and_against_samples():
+    # k = 0 is uniform on [a, b]: <x> = (a + b)/2; k = 1: <x> = (b - a)/log(b/a)
+    assert truncated_powerlaw_moment(1, 0.0, 1.0, 3.0) == pytest.approx(2.0, rel=1e-15)
+    assert truncated_powerlaw_moment(1, 1.0, 1.0, 3.0) == pytest.approx(2.0 / np.log(3.0), rel=1e-15)
+    # m - k = -1 (logarithmic numerator)
+    assert truncated_powerlaw_moment(1, 2.0, 1.0, np.e) == pytest.approx(1.0 / (1 - np.exp(-1)), rel=1e-14)
+    x = sample_truncated_powerlaw(1.2, 1.0, 1000.0, 400_000, rng=0)
+    m2 = truncated_powerlaw_moment(2, 1.2, 1.0, 1000.0)
+    assert np.mean(x**2) == pytest.approx(m2, abs=5 * np.std(x**2) / np.sqrt(x.size))
+    with pytest.raises(ValueError, match="x_max"):
+        truncated_powerlaw_moment(1, 1.0, 2.0, 1.0)

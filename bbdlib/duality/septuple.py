@@ -18,6 +18,10 @@ A network is the septuple (x, P̂, p_∂, ŵ, b, f, H) of sec. 2.  Here:
   independently in the form printed as eq. (3.6), ``-γ (∂f_j/∂q ∂H/∂f_j + ∂H/∂q)``, with
   ∂f/∂q from forward-mode tangents (:func:`output_jacobian`).
 
+The activation f comes from the book's one table, :mod:`bbdlib.activations` (any of its
+names; the chapters use "tanh", "sigmoid" and "identity").  The push-forward of the data
+distribution through the duality map (eqs. (3.11)–(3.13)) is :mod:`bbdlib.duality.pushforward`.
+
 Everything is vectorised over samples (leading axis ``n``); the only loops run over the L
 activation steps, which are sequential by nature.
 """
@@ -28,11 +32,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bbdlib.validate import check_array, check_choice, check_generator, check_int, check_real
+from bbdlib.activations import activation as _activation
+from bbdlib.validate import check_array, check_generator, check_int, check_real
 
 __all__ = [
     "Architecture",
-    "ACTIVATIONS",
+    "LearningStep",
+    "RotatedLearningMap",
+    "DualityJacobian",
     "feed_forward",
     "conv1d",
     "weights_and_biases",
@@ -43,27 +50,21 @@ __all__ = [
     "loss",
     "learning_map",
     "output_jacobian",
-    "learning_map_36",
-    "last_layer_updates_33",
+    "learning_map_eq36",
+    "last_layer_updates_eq33",
     "finite_difference_gradient",
-    "pushforward_density",
-    "pushforward_bin_probabilities",
+    "step_jacobian",
+    "projected_learning_map",
     "block_diagonal",
     "rotated_learning_map",
     "duality_jacobian_terms",
 ]
 
-ACTIVATIONS = ("tanh", "sigmoid", "identity")
-
 
 def _act(name: str) -> tuple[Callable, Callable]:
-    if name == "tanh":
-        return np.tanh, lambda y: 1.0 - np.tanh(y) ** 2
-    if name == "sigmoid":
-        def s(y):
-            return 0.5 * (1.0 + np.tanh(0.5 * y))
-        return s, lambda y: s(y) * (1.0 - s(y))
-    return (lambda y: y), (lambda y: np.ones_like(y))
+    """(σ, σ′) of the activation ``name`` of :mod:`bbdlib.activations` (validates the name)."""
+    act = _activation(name)
+    return act.f, act.d1
 
 
 @dataclass(frozen=True)
@@ -95,11 +96,79 @@ class Architecture:
 
     @property
     def K(self) -> int:
+        """Number of trainable variables."""
         return self.W.shape[0]
 
     @property
     def N(self) -> int:
+        """Number of neurons."""
         return self.W.shape[1]
+
+
+@dataclass(frozen=True)
+class LearningStep:
+    """The learning map (2.3) of [B] for each sample (:func:`learning_map`).
+
+    Attributes
+    ----------
+    qdot : ndarray (n, K)
+        q̇ = -γ dH/dq.
+    wdot : ndarray (n, N, N)
+        -γ ∂H/∂w (the H_x part).
+    bdot : ndarray (n, N)
+        -γ ∂H/∂b (the H_x part).
+    f : ndarray (n, n_out)
+        The output after L activation steps.
+    """
+
+    qdot: np.ndarray
+    wdot: np.ndarray
+    bdot: np.ndarray
+    f: np.ndarray
+
+
+@dataclass(frozen=True)
+class RotatedLearningMap:
+    """Eq. (4.1) of [B] in two forms (:func:`rotated_learning_map`).
+
+    Attributes
+    ----------
+    qdot_p : ndarray (n, n_R)
+        q̇′ = R Λ q̇.
+    eq41 : ndarray (n, n_R)
+        -γ R g ∇_{q′}H with g = Λ Λᵀ (the second line of (4.1)).
+    naive : ndarray (n, n_R)
+        -γ R ∇_{q′}H (gradient descent done directly in q′, as if g = δ).
+    """
+
+    qdot_p: np.ndarray
+    eq41: np.ndarray
+    naive: np.ndarray
+
+
+@dataclass(frozen=True)
+class DualityJacobian:
+    """The Jacobian ∂q̇′_i/∂x^k of eq. (4.2) of [B] and its printed terms (:func:`duality_jacobian_terms`).
+
+    Attributes
+    ----------
+    exact : ndarray (n, n_R, N_∂)
+        Central differences in x of the analytic q̇′.
+    term1 : ndarray
+        -γ R g (∂²f_j/∂x^k ∂q′_l) ∂H/∂f_j.
+    term2_partial : ndarray
+        -γ R g ∂f_j/∂q′_l ∂²H/∂x^k∂f_j with the explicit x-dependence of H only (zero).
+    term2_total : ndarray
+        The same with the total derivative: -γ R g ∂f_j/∂q′_l · 2 ∂f_j/∂x^k.
+    M : ndarray (n, n_R, N_∂)
+        The bracket of eq. (4.3), (term1 + term2_total) / (-γ).
+    """
+
+    exact: np.ndarray
+    term1: np.ndarray
+    term2_partial: np.ndarray
+    term2_total: np.ndarray
+    M: np.ndarray
 
 
 def feed_forward(layer_sizes: Sequence[int]) -> Architecture:
@@ -107,6 +176,15 @@ def feed_forward(layer_sizes: Sequence[int]) -> Architecture:
 
     ``layer_sizes = [n_0, n_1, ..., n_L]`` with n_0 input (boundary) neurons; the weight
     matrix is strictly block lower-triangular (layer ℓ-1 → ℓ), hence nilpotent.
+
+    Parameters
+    ----------
+    layer_sizes : list of int
+        Widths of the layers, input first (at least 2).
+
+    Returns
+    -------
+    Architecture
     """
     if not isinstance(layer_sizes, (list, tuple)) or len(layer_sizes) < 2:
         raise ValueError(f"layer_sizes must be a list of at least 2 layer widths, got {layer_sizes!r}")
@@ -119,8 +197,8 @@ def feed_forward(layer_sizes: Sequence[int]) -> Architecture:
     K = len(entries_w) + len(entries_b)
     W = np.zeros((K, N, N))
     B = np.zeros((K, N))
-    for l, (i, j) in enumerate(entries_w):
-        W[l, i, j] = 1.0
+    for var, (i, j) in enumerate(entries_w):
+        W[var, i, j] = 1.0
     for m, i in enumerate(entries_b):
         B[len(entries_w) + m, i] = 1.0
     boundary = np.zeros(N, bool)
@@ -137,6 +215,17 @@ def conv1d(n_in: int, kernel_size: int) -> Architecture:
     Output neuron i (i = 0 … n_in - kernel_size) sees inputs i … i + kernel_size - 1 through
     the *same* weights q_0 … q_{kernel_size-1} and the same bias q_{kernel_size}: weight
     sharing is a choice of W^l_ij with several (i, j) per l (eq. (2.1) of [B]).
+
+    Parameters
+    ----------
+    n_in : int
+        Number of inputs.
+    kernel_size : int
+        Kernel width (<= ``n_in``).
+
+    Returns
+    -------
+    Architecture
     """
     n_in = check_int("n_in", n_in, minimum=1)
     kernel_size = check_int("kernel_size", kernel_size, minimum=1, maximum=n_in)
@@ -167,14 +256,37 @@ def _check_q(q, arch: Architecture) -> np.ndarray:
 
 
 def weights_and_biases(q, arch: Architecture) -> tuple[np.ndarray, np.ndarray]:
-    """Eq. (2.1) of [B]: ``w_ij = W^l_ij q_l``, ``b_i = B^l_i q_l``."""
+    """Eq. (2.1) of [B]: ``w_ij = W^l_ij q_l``, ``b_i = B^l_i q_l``.
+
+    Parameters
+    ----------
+    q : array (K,)
+        Trainable variables.
+    arch : Architecture
+
+    Returns
+    -------
+    (w, b) : (ndarray (N, N), ndarray (N,))
+    """
     arch = _check_arch(arch)
     q = _check_q(q, arch)
     return np.einsum("lij,l->ij", arch.W, q), np.einsum("li,l->i", arch.B, q)
 
 
 def random_parameters(arch: Architecture, rng: np.random.Generator | int, scale: float = 1.0) -> np.ndarray:
-    """Gaussian trainable variables q ~ N(0, scale²)."""
+    """Gaussian trainable variables q ~ N(0, scale²).
+
+    Parameters
+    ----------
+    arch : Architecture
+    rng : numpy.random.Generator or int
+    scale : float
+        Standard deviation (> 0).
+
+    Returns
+    -------
+    ndarray (K,)
+    """
     arch = _check_arch(arch)
     rng = check_generator("rng", rng)
     scale = check_real("scale", scale, low=0.0, low_inclusive=False)
@@ -210,15 +322,20 @@ def activation_dynamics(x_in, q, arch: Architecture, *, activation: str = "tanh"
     q : array (K,)
         Trainable variables (mapped to ŵ, b by eq. (2.1)).
     arch : Architecture
-    activation : {"tanh", "sigmoid", "identity"}
+    activation : str
+        A name of :mod:`bbdlib.activations` (the chapters use "tanh", "sigmoid", "identity").
     n_steps : int, optional
         Number of unit time steps (default ``arch.n_steps`` = L).
     bulk0 : array (n, N - N_∂), optional
         Initial bulk neurons x_∂̸(t0) (default zeros, as assumed before eq. (3.8)).
+
+    Returns
+    -------
+    ndarray (n_steps + 1, n, N)
     """
     arch = _check_arch(arch)
     x_in = _check_inputs(x_in, arch)
-    check_choice("activation", activation, ACTIVATIONS)
+    _act(activation)
     n_steps = arch.n_steps if n_steps is None else check_int("n_steps", n_steps, minimum=0)
     if bulk0 is not None:
         bulk0 = check_array("bulk0", bulk0, shape=(x_in.shape[0], arch.N - int(arch.boundary.sum())))
@@ -236,13 +353,24 @@ def activation_dynamics(x_in, q, arch: Architecture, *, activation: str = "tanh"
 def feed_forward_reference(x_in, q, arch: Architecture, *, activation: str = "tanh") -> list[np.ndarray]:
     """Plain layer-by-layer forward pass (the textbook definition), for comparison with (2.2).
 
-    Returns the list of layer activations [x_0, x_1, …, x_L], each (n, n_ℓ).
+    Parameters
+    ----------
+    x_in : array (n, N_∂)
+    q : array (K,)
+    arch : Architecture
+        Must have a layer structure.
+    activation : str
+
+    Returns
+    -------
+    list of ndarray
+        The layer activations [x_0, x_1, …, x_L], each (n, n_ℓ).
     """
     arch = _check_arch(arch)
     if not arch.layers:
         raise ValueError("arch has no layer structure")
     x_in = _check_inputs(x_in, arch)
-    check_choice("activation", activation, ACTIVATIONS)
+    _act(activation)
     w, b = weights_and_biases(q, arch)
     f, _ = _act(activation)
     out = [x_in]
@@ -253,7 +381,18 @@ def feed_forward_reference(x_in, q, arch: Architecture, *, activation: str = "ta
 
 
 def nilpotency_index(w, *, tol: float = 0.0) -> int | None:
-    """Smallest p with ŵ^p = 0 (entries <= ``tol``), or None if ŵ is not nilpotent."""
+    """Smallest p with ŵ^p = 0 (entries <= ``tol``), or None if ŵ is not nilpotent.
+
+    Parameters
+    ----------
+    w : array (N, N)
+    tol : float
+        Entries with |w_ij| <= tol count as structural zeros.
+
+    Returns
+    -------
+    int or None
+    """
     w = check_array("w", w, ndim=2)
     if w.shape[0] != w.shape[1]:
         raise ValueError(f"w must be square, got shape {w.shape}")
@@ -290,7 +429,7 @@ def _check_common(x_in, q, target, arch, activation, gamma, lam):
         target = np.broadcast_to(target, (x_in.shape[0], n_out)) if target.size == n_out else target[:, None]
     if target.shape != (x_in.shape[0], n_out):
         raise ValueError(f"target must have shape ({x_in.shape[0]}, {n_out}), got {target.shape}")
-    check_choice("activation", activation, ACTIVATIONS)
+    _act(activation)
     gamma = check_real("gamma", gamma, low=0.0, low_inclusive=False)
     lam = check_real("lam", lam, low=0.0)
     return arch, x_in, q, target, gamma, lam
@@ -298,7 +437,24 @@ def _check_common(x_in, q, target, arch, activation, gamma, lam):
 
 def loss(x_in, q, target, arch: Architecture, *, activation: str = "tanh", lam: float = 0.0,
          bulk0=None) -> np.ndarray:
-    """Per-sample separable loss (3.2): Σ_j (f_j - target_j)² + (λ/2)|q|², shape (n,)."""
+    """Per-sample separable loss (3.2): Σ_j (f_j - target_j)² + (λ/2)|q|².
+
+    Parameters
+    ----------
+    x_in : array (n, N_∂)
+    q : array (K,)
+    target : array (n, n_out) or (n_out,)
+    arch : Architecture
+    activation : str
+    lam : float
+        λ >= 0 of H_q.
+    bulk0 : array, optional
+        Initial bulk neurons.
+
+    Returns
+    -------
+    ndarray (n,)
+    """
     arch, x_in, q, target, _, lam = _check_common(x_in, q, target, arch, activation, 1.0, lam)
     xs = activation_dynamics(x_in, q, arch, activation=activation, bulk0=bulk0)
     fo = xs[-1][:, arch.output]
@@ -306,12 +462,28 @@ def loss(x_in, q, target, arch: Architecture, *, activation: str = "tanh", lam: 
 
 
 def learning_map(x_in, q, target, arch: Architecture, *, activation: str = "tanh",
-                 gamma: float = 1.0, lam: float = 0.0, bulk0=None) -> dict[str, np.ndarray]:
+                 gamma: float = 1.0, lam: float = 0.0, bulk0=None) -> LearningStep:
     """The SGD learning map (2.3) for each sample (M = 1), by back-propagation in time.
 
-    Returns a dict with ``qdot`` (n, K) = -γ dH/dq, ``wdot`` (n, N, N) = -γ ∂H/∂w,
-    ``bdot`` (n, N) = -γ ∂H/∂b (including the H_q part through (2.1)), and ``f`` (n, n_out)
-    the output after L steps.  dH/dq_l = W^l_ij ∂H/∂w_ij + B^l_i ∂H/∂b_i + ∂H_q/∂q_l.
+    dH/dq_l = W^l_ij ∂H/∂w_ij + B^l_i ∂H/∂b_i + ∂H_q/∂q_l.
+
+    Parameters
+    ----------
+    x_in : array (n, N_∂)
+    q : array (K,)
+    target : array (n, n_out) or (n_out,)
+    arch : Architecture
+    activation : str
+    gamma : float
+        Learning rate γ > 0.
+    lam : float
+        λ >= 0 of H_q = (λ/2)|q|².
+    bulk0 : array, optional
+        Initial bulk neurons.
+
+    Returns
+    -------
+    LearningStep
     """
     arch, x_in, q, target, gamma, lam = _check_common(x_in, q, target, arch, activation, gamma, lam)
     if bulk0 is not None:
@@ -328,20 +500,31 @@ def learning_map(x_in, q, target, arch: Architecture, *, activation: str = "tanh
         gb += dy
         dx = keep * dx + dy @ w
     gq = np.einsum("nij,lij->nl", gw, arch.W) + np.einsum("ni,li->nl", gb, arch.B) + lam * q
-    # ∂H/∂w, ∂H/∂b including H_q = (λ/2)|q|²: only through q, so report the x-part and q-part together
-    return {"qdot": -gamma * gq, "wdot": -gamma * gw, "bdot": -gamma * gb,
-            "f": xs[-1][:, arch.output]}
+    return LearningStep(qdot=-gamma * gq, wdot=-gamma * gw, bdot=-gamma * gb,
+                        f=xs[-1][:, arch.output])
 
 
 def output_jacobian(x_in, q, arch: Architecture, *, activation: str = "tanh", bulk0=None) -> np.ndarray:
     """∂f_j/∂q_l of the output after L activation steps, by forward-mode tangents; (n, n_out, K).
 
     The tangent of eq. (2.2) along q_l is ẋ(t+1) = (I - P̂) f'(y) (W^l x + ŵ ẋ + B^l).
+
+    Parameters
+    ----------
+    x_in : array (n, N_∂)
+    q : array (K,)
+    arch : Architecture
+    activation : str
+    bulk0 : array, optional
+
+    Returns
+    -------
+    ndarray (n, n_out, K)
     """
     arch = _check_arch(arch)
     x_in = _check_inputs(x_in, arch)
     q = _check_q(q, arch)
-    check_choice("activation", activation, ACTIVATIONS)
+    _act(activation)
     if bulk0 is not None:
         bulk0 = check_array("bulk0", bulk0, shape=(x_in.shape[0], arch.N - int(arch.boundary.sum())))
     w, b = weights_and_biases(q, arch)
@@ -357,9 +540,19 @@ def output_jacobian(x_in, q, arch: Architecture, *, activation: str = "tanh", bu
     return np.transpose(tang[:, :, arch.output], (0, 2, 1))
 
 
-def learning_map_36(x_in, q, target, arch: Architecture, *, activation: str = "tanh",
-                    gamma: float = 1.0, lam: float = 0.0) -> np.ndarray:
-    """Eq. (3.6) of [B] as printed: q̇_k = -γ δ_km (∂f_j/∂q_m ∂H/∂f_j + ∂H/∂q_m); (n, K)."""
+def learning_map_eq36(x_in, q, target, arch: Architecture, *, activation: str = "tanh",
+                      gamma: float = 1.0, lam: float = 0.0) -> np.ndarray:
+    """Eq. (3.6) of [B] as printed: q̇_k = -γ δ_km (∂f_j/∂q_m ∂H/∂f_j + ∂H/∂q_m).
+
+    Parameters
+    ----------
+    x_in, q, target, arch, activation, gamma, lam
+        As in :func:`learning_map`.
+
+    Returns
+    -------
+    ndarray (n, K)
+    """
     arch, x_in, q, target, gamma, lam = _check_common(x_in, q, target, arch, activation, gamma, lam)
     J = output_jacobian(x_in, q, arch, activation=activation)
     fo = activation_dynamics(x_in, q, arch, activation=activation)[-1][:, arch.output]
@@ -367,12 +560,21 @@ def learning_map_36(x_in, q, target, arch: Architecture, *, activation: str = "t
     return -gamma * (np.einsum("njm,nj->nm", J, dHdf) + lam * q)
 
 
-def last_layer_updates_33(x_in, q, target, arch: Architecture, *, activation: str = "tanh",
-                          gamma: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def last_layer_updates_eq33(x_in, q, target, arch: Architecture, *, activation: str = "tanh",
+                            gamma: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """The first back-propagation step, eq. (3.3) of [B] without H_q and without the ellipsis.
 
     ``ḃ_j = -γ f'_j(y_j(t_{L-1})) ∂H_x/∂f_j`` and ``ẇ_jk = -γ x^k(t_{L-1}) f'_j ∂H_x/∂f_j``
-    for the output neurons j (zero elsewhere); shapes (n, N) and (n, N, N).
+    for the output neurons j (zero elsewhere).
+
+    Parameters
+    ----------
+    x_in, q, target, arch, activation, gamma
+        As in :func:`learning_map`.
+
+    Returns
+    -------
+    (bdot, wdot) : (ndarray (n, N), ndarray (n, N, N))
     """
     arch, x_in, q, target, gamma, _ = _check_common(x_in, q, target, arch, activation, gamma, 0.0)
     w, b, f, df, keep, xs, ys = _forward_store(x_in, q, arch, activation, None)
@@ -384,7 +586,19 @@ def last_layer_updates_33(x_in, q, target, arch: Architecture, *, activation: st
 
 def finite_difference_gradient(x_in, q, target, arch: Architecture, *, activation: str = "tanh",
                                lam: float = 0.0, h: float = 1e-6) -> np.ndarray:
-    """Central finite differences of the per-sample loss in q; (n, K).  For tests and checks."""
+    """Central finite differences of the per-sample loss in q.  For tests and checks.
+
+    Parameters
+    ----------
+    x_in, q, target, arch, activation, lam
+        As in :func:`loss`.
+    h : float
+        Step (> 0).
+
+    Returns
+    -------
+    ndarray (n, K)
+    """
     arch = _check_arch(arch)
     q = _check_q(q, arch)
     h = check_real("h", h, low=0.0, low_inclusive=False)
@@ -394,60 +608,72 @@ def finite_difference_gradient(x_in, q, target, arch: Architecture, *, activatio
     return np.stack(cols, axis=1)
 
 
-def pushforward_density(qdot_of_x: Callable, q_points, *, mean: float, std: float,
-                        x_span: float = 8.0, n_grid: int = 200_001) -> np.ndarray:
-    """Density of a scalar q̇'(x) with x ~ N(mean, std²) at ``q_points``: eq. (3.13) of [B].
+def step_jacobian(x_in, q, target, arch: Architecture, *, activation: str = "tanh",
+                  gamma: float = 1.0, lam: float = 0.0, h: float = 1e-5) -> np.ndarray:
+    """∂q̇/∂x_∂ of the duality map (3.5) of [B] by central differences of :func:`learning_map`.
 
-    Σ over all roots x_r of q̇'(x_r) = q of p(x_r) / |dq̇'/dx(x_r)| — eq. (3.12) summed over
-    branches.  Roots are located as sign changes of q̇'(x) - q on a uniform grid over
-    mean ± x_span std and refined by linear interpolation; the derivative is the slope of
-    the grid segment.  ``qdot_of_x`` must be a vectorised callable.
+    Its rank is the dimension of the surface on which the distribution (3.7) of the steps
+    lives.
+
+    Parameters
+    ----------
+    x_in, q, target, arch, activation, gamma, lam
+        As in :func:`learning_map`.
+    h : float
+        Step of the differences.
+
+    Returns
+    -------
+    ndarray (n, K, N_∂)
     """
-    if not callable(qdot_of_x):
-        raise TypeError(f"qdot_of_x must be callable, got {type(qdot_of_x).__name__}")
-    qp = check_array("q_points", q_points, ndim=1)
-    mean = check_real("mean", mean)
-    std = check_real("std", std, low=0.0, low_inclusive=False)
-    n_grid = check_int("n_grid", n_grid, minimum=100)
-    xs = np.linspace(mean - x_span * std, mean + x_span * std, n_grid)
-    g = np.asarray(qdot_of_x(xs), dtype=float)
-    px = np.exp(-0.5 * ((xs - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi))
-    g0, g1 = g[:-1], g[1:]
-    slope = (g1 - g0) / (xs[1] - xs[0])
-    lo, hi = np.minimum(g0, g1), np.maximum(g0, g1)
-    out = np.zeros(qp.size)
-    for i, qv in enumerate(qp):          # loop over a few evaluation points, segments vectorised
-        hit = (lo <= qv) & (qv < hi) & (slope != 0)
-        frac = (qv - g0[hit]) / (g1[hit] - g0[hit])
-        pr = px[:-1][hit] * (1 - frac) + px[1:][hit] * frac
-        out[i] = np.sum(pr / np.abs(slope[hit]))
-    return out
+    arch = _check_arch(arch)
+    x_in = _check_inputs(x_in, arch)
+    h = check_real("h", h, low=0.0, low_inclusive=False)
+
+    def qdot(x):
+        return learning_map(x, q, target, arch, activation=activation, gamma=gamma, lam=lam).qdot
+
+    return np.stack([(qdot(x_in + h * e) - qdot(x_in - h * e)) / (2 * h)
+                     for e in np.eye(x_in.shape[1])], axis=2)
 
 
-def pushforward_bin_probabilities(qdot_of_x: Callable, edges, *, mean: float, std: float,
-                                  x_span: float = 8.0, n_grid: int = 400_001) -> np.ndarray:
-    """Exact probabilities of the bins ``edges`` for q̇'(x), x ~ N(mean, std²): eq. (3.13) of [B].
+def projected_learning_map(q, target, arch: Architecture, direction, *, activation: str = "tanh",
+                           gamma: float = 1.0) -> Callable:
+    """The scalar duality map x ↦ q̇′ = u·q̇(x) of a network with one boundary neuron.
 
-    ∫ p(x) 1[q̇'(x) ∈ bin] dx by the midpoint rule on a uniform grid over mean ± x_span std:
-    the sum over preimages of (3.13) in integrated form, which, unlike the point density,
-    stays accurate at the folds of the map where the density has integrable singularities.
+    The projection of eq. (3.10) on one unit direction u (an orthogonal Λ with R picking
+    its first row), as a vectorised function of the input, for the push-forward
+    (3.11)–(3.13) (:mod:`bbdlib.duality.pushforward`).
+
+    Parameters
+    ----------
+    q : array (K,)
+    target : array (n_out,)
+        The label, the same for every input.
+    arch : Architecture
+        With one boundary neuron.
+    direction : array (K,)
+        The direction u.
+    activation : str
+    gamma : float
+
+    Returns
+    -------
+    callable
+        x (1-d array) ↦ u·q̇(x).
     """
-    if not callable(qdot_of_x):
-        raise TypeError(f"qdot_of_x must be callable, got {type(qdot_of_x).__name__}")
-    edges = check_array("edges", edges, ndim=1)
-    if edges.size < 2 or np.any(np.diff(edges) <= 0):
-        raise ValueError("edges must be strictly increasing with at least 2 values")
-    mean = check_real("mean", mean)
-    std = check_real("std", std, low=0.0, low_inclusive=False)
-    n_grid = check_int("n_grid", n_grid, minimum=100)
-    xs = np.linspace(mean - x_span * std, mean + x_span * std, n_grid)
-    xm = 0.5 * (xs[1:] + xs[:-1])
-    dx = xs[1] - xs[0]
-    g = np.asarray(qdot_of_x(xm), dtype=float)
-    px = np.exp(-0.5 * ((xm - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi))
-    idx = np.searchsorted(edges, g, side="right") - 1
-    ok = (idx >= 0) & (idx < edges.size - 1)
-    return np.bincount(idx[ok], weights=px[ok] * dx, minlength=edges.size - 1)
+    arch = _check_arch(arch)
+    if int(arch.boundary.sum()) != 1:
+        raise ValueError(f"arch must have one boundary neuron, got {int(arch.boundary.sum())}")
+    q = _check_q(q, arch)
+    u = check_array("direction", direction, shape=(arch.K,))
+    _act(activation)
+
+    def qdot_prime(x):
+        x = np.asarray(x, dtype=float)
+        return learning_map(x[:, None], q, target, arch, activation=activation, gamma=gamma).qdot @ u
+
+    return qdot_prime
 
 
 def block_diagonal(n_blocks: int) -> Architecture:
@@ -455,6 +681,14 @@ def block_diagonal(n_blocks: int) -> Architecture:
 
     Input i feeds only output i: q_{2i} is the weight w_(n+i, i) and q_{2i+1} the bias of
     output i, so the learning steps of different blocks depend on different inputs.
+
+    Parameters
+    ----------
+    n_blocks : int
+
+    Returns
+    -------
+    Architecture
     """
     n_blocks = check_int("n_blocks", n_blocks, minimum=1)
     N, K = 2 * n_blocks, 2 * n_blocks
@@ -480,34 +714,48 @@ def _check_lam_R(Lam, R, K: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def rotated_learning_map(x_in, q, target, arch: Architecture, Lam, R, *, activation: str = "tanh",
-                         gamma: float = 1.0, h: float = 1e-6) -> dict[str, np.ndarray]:
+                         gamma: float = 1.0, h: float = 1e-6) -> RotatedLearningMap:
     """Eq. (4.1) of [B]: q̇' = R Λ q̇ against -γ R g ∇_{q'} H, with ∇_{q'} H by finite differences.
 
     ``q' = Λ q`` (eq. (3.9)), so H as a function of q' is H(Λ⁻¹ q'); its gradient is taken by
-    central differences in q' (independently of the chain rule), and g = Λ Λᵀ.  Returns
-    ``qdot_p`` (n, R rows) = R Λ q̇, ``form_41`` = -γ R g ∇_{q'}H, ``naive`` = -γ R ∇_{q'}H
-    (gradient descent done directly in the primed coordinates, as if g = δ).
+    central differences in q' (independently of the chain rule), and g = Λ Λᵀ.
+
+    Parameters
+    ----------
+    x_in, q, target, arch, activation, gamma
+        As in :func:`learning_map`.
+    Lam : array (K, K)
+        The invertible Λ.
+    R : array (n_R, K)
+        The projection.
+    h : float
+        Step of the differences.
+
+    Returns
+    -------
+    RotatedLearningMap
     """
     arch = _check_arch(arch)
     Lam, R = _check_lam_R(Lam, R, arch.K)
     q = _check_q(q, arch)
     h = check_real("h", h, low=0.0, low_inclusive=False)
-    qd = learning_map(x_in, q, target, arch, activation=activation, gamma=gamma)["qdot"]
+    qd = learning_map(x_in, q, target, arch, activation=activation, gamma=gamma).qdot
     qp = Lam @ q
     Li = np.linalg.inv(Lam)
     grad_p = np.stack([(loss(x_in, Li @ (qp + h * e), target, arch, activation=activation)
                         - loss(x_in, Li @ (qp - h * e), target, arch, activation=activation)) / (2 * h)
                        for e in np.eye(arch.K)], axis=1)
     g = Lam @ Lam.T
-    return {"qdot_p": qd @ (R @ Lam).T, "form_41": -gamma * grad_p @ (R @ g).T,
-            "naive": -gamma * grad_p @ R.T}
+    return RotatedLearningMap(qdot_p=qd @ (R @ Lam).T, eq41=-gamma * grad_p @ (R @ g).T,
+                              naive=-gamma * grad_p @ R.T)
 
 
 def duality_jacobian_terms(x_in, q, target, arch: Architecture, Lam, R, *, activation: str = "tanh",
-                           gamma: float = 1.0, h: float = 1e-5) -> dict[str, np.ndarray]:
+                           gamma: float = 1.0, h: float = 1e-5) -> DualityJacobian:
     """The Jacobian ∂q̇'_i/∂x^k of eq. (4.2) of [B] and its two printed terms, for MSE loss.
 
-    With q̇' = -γ R g ∂f_j/∂q' ∂H/∂f_j (eq. (4.1), H_q = 0) and H = Σ (f_j - t_j)²:
+    With q̇' = -γ R g ∂f_j/∂q' ∂H/∂f_j (eq. (4.1), H_q = 0) and H = Σ (f_j - t_j)²
+    (fields of the returned :class:`DualityJacobian`):
 
     ``exact``
         central differences in x of the analytic q̇' (n, n_R, N_∂);
@@ -522,6 +770,19 @@ def duality_jacobian_terms(x_in, q, target, arch: Architecture, Lam, R, *, activ
         -γ R g ∂f_j/∂q'_l · 2 ∂f_j/∂x^k;
     ``M``
         the bracket of eq. (4.3), (term1 + term2_total) / (-γ).
+
+    Parameters
+    ----------
+    x_in, q, target, arch, activation, gamma
+        As in :func:`learning_map`.
+    Lam, R
+        As in :func:`rotated_learning_map`.
+    h : float
+        Step of the differences in x.
+
+    Returns
+    -------
+    DualityJacobian
     """
     arch = _check_arch(arch)
     Lam, R = _check_lam_R(Lam, R, arch.K)
@@ -533,7 +794,7 @@ def duality_jacobian_terms(x_in, q, target, arch: Architecture, Lam, R, *, activ
     Rg = R @ Lam @ Lam.T
 
     def qdot_p(x):
-        return learning_map(x, q, target, arch, activation=activation, gamma=gamma)["qdot"] @ (R @ Lam).T
+        return learning_map(x, q, target, arch, activation=activation, gamma=gamma).qdot @ (R @ Lam).T
 
     def dfdqp(x):                    # ∂f_j/∂q'_l = ∂f_j/∂q_m (Λ⁻¹)_ml ; (n, n_out, K)
         return output_jacobian(x, q, arch, activation=activation) @ Li
@@ -551,5 +812,5 @@ def duality_jacobian_terms(x_in, q, target, arch: Architecture, Lam, R, *, activ
     J1 = dfdqp(x_in)
     term1 = -gamma * np.einsum("il,njlk,nj->nik", Rg, d2f, dHdf)
     term2_total = -gamma * np.einsum("il,njl,njk->nik", Rg, J1, 2.0 * dfdx)
-    return {"exact": exact, "term1": term1, "term2_partial": np.zeros_like(term1),
-            "term2_total": term2_total, "M": (term1 + term2_total) / (-gamma)}
+    return DualityJacobian(exact=exact, term1=term1, term2_partial=np.zeros_like(term1),
+                           term2_total=term2_total, M=(term1 + term2_total) / (-gamma))
