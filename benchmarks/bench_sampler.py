@@ -1,4 +1,4 @@
-"""Throughput of the duality sampler (bbdlib.duality.jumps.map_jumps), one core.
+"""Throughput of the duality sampler (bbdlib.duality.jumps.JumpMap.qdot), one core.
 
 Budget (issue 3): the sampler maps at least 1e7 samples per second on one core.
 In the same run it is compared against (i) a plain per-sample Python loop computing the
@@ -14,8 +14,8 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
-from bbdlib.duality.jumps import map_jumps  # noqa: E402
-from bbdlib.duality.toy_model import Composition, rotation_angle  # noqa: E402
+from bbdlib.duality.jumps import JumpMap  # noqa: E402
+from bbdlib.duality.toy_model import TWO_CLASSES, Composition, rotation_angle  # noqa: E402
 
 N = 1_000_000
 N_LOOP = 100_000  # the Python loop is timed on fewer samples and scaled per sample
@@ -45,15 +45,15 @@ def python_loop(x, w, b, gamma, theta):
 
 def main() -> int:
     rng = np.random.default_rng(0)
-    x = rng.normal(1.0, 0.25, N)
+    x = rng.normal(TWO_CLASSES.mean("+"), TWO_CLASSES.std("+"), N)
     w, b, gamma = 16.0, -8.0, 1.0
     theta = rotation_angle("class_mean", "+")
-    comp = Composition("sigmoid", "mse")
+    jump_map = JumpMap(Composition("sigmoid", "mse"), w, b, "+", gamma, theta)
     # correctness of the reference
     ref = np.array(python_loop(x[:1000].tolist(), w, b, gamma, theta))
-    assert np.allclose(ref, map_jumps(comp, x[:1000], w, b, "+", gamma, theta), rtol=1e-12, atol=0)
+    assert np.allclose(ref, jump_map.qdot(x[:1000]), rtol=1e-12, atol=0)
 
-    t_map = best_of(lambda: map_jumps(comp, x, w, b, "+", gamma, theta))
+    t_map = best_of(lambda: jump_map.qdot(x))
     xl = x[:N_LOOP].tolist()
     t_loop = best_of(lambda: python_loop(xl, w, b, gamma, theta), repeat=3) * (N / N_LOOP)
     t_exp = best_of(lambda: np.exp(x))
@@ -68,9 +68,9 @@ def main() -> int:
     for comp_i in (Composition("sigmoid", "cross_entropy"), Composition("relu", "mse"),
                    Composition("relu", "power", 4), Composition("piecewise_linear", "cross_entropy")):
         for cls in "-+":
-            th = rotation_angle("class_mean", cls)
-            xx = rng.normal(0.0 if cls == "-" else 1.0, 0.25, N)
-            r = N / best_of(lambda: map_jumps(comp_i, xx, 0.8, 0.1, cls, 0.1, th))
+            jm = JumpMap(comp_i, 0.8, 0.1, cls, 0.1, rotation_angle("class_mean", cls))
+            xx = rng.normal(TWO_CLASSES.mean(cls), TWO_CLASSES.std(cls), N)
+            r = N / best_of(lambda: jm.qdot(xx))
             worst = min(worst, r)
             print(f"  {comp_i.label:34s} class {cls}: {r / 1e6:8.1f} M samples/s")
     ok = worst >= BUDGET

@@ -1,1 +1,5 @@
-"""Dataset-learning duality (paper [B], Kukleva & Vanchurin): the neural septuple, the duality map, the toy model and its criticality conditions."""
+"""Dataset-learning duality (paper [B], Kukleva & Vanchurin).
+
+The neural septuple, the duality map and its push-forward, the toy model, its jump map and
+its criticality conditions.
+"""

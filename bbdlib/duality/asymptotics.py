@@ -26,6 +26,7 @@ __all__ = [
     "ei_partial_sum",
     "ei_series_terms",
     "optimal_truncation",
+    "series_converges",
     "ei_tail_sum",
     "APPENDIX_A_FORMS",
     "relative_error",
@@ -62,6 +63,35 @@ def optimal_truncation(x: np.ndarray | float) -> np.ndarray:
     """Index N of the smallest term n!/|x|^n (N = floor(|x|)), where the partial sum is best."""
     x = check_array("x", x)
     return np.floor(np.abs(x)).astype(int)
+
+
+def series_converges(x: float, *, n_low: float = 20.0, n_high: float = 40.0,
+                     rtol: float = 1e-12) -> bool:
+    """Whether the partial sums Σ_{n≤N} n!/x^n of (A.2)/(A.3) have settled by N = 20|x|.
+
+    The test of convergence used for Appendix A: the partial sums at N = ``n_low``·|x| and
+    ``n_high``·|x| must be finite and agree to ``rtol``.  The series diverges for every x
+    (ratio test: (n+1)/|x| > 1 for n ≥ |x|), so this returns False; it is the measured side
+    of that statement.
+
+    Parameters
+    ----------
+    x : float
+        Non-zero argument.
+    n_low, n_high : float
+        The two truncation orders, in units of |x|.
+    rtol : float
+        Relative agreement required.
+
+    Returns
+    -------
+    bool
+    """
+    xv = float(check_array("x", x))
+    n1, n2 = int(n_low * abs(xv)), int(n_high * abs(xv))
+    with np.errstate(over="ignore", invalid="ignore"):
+        s1, s2 = ei_series_terms(xv, n1).sum(), ei_series_terms(xv, n2).sum()
+    return bool(np.isfinite(s1) and np.isfinite(s2) and abs(s2 - s1) <= rtol * abs(s1))
 
 
 def ei_tail_sum(x: np.ndarray | float) -> np.ndarray:

@@ -5,6 +5,9 @@
 Every function below *derives* one step of the paper from the previous ones (it does not
 restate the printed result) and returns the derived expression next to the printed one,
 so that a chapter can compare the two with :meth:`bbdlib.book.claims.Ledger.check_symbolic`.
+The module is sympy only; the numerical checks of the same steps live in
+:mod:`bbdlib.duality.boxed_compositions` (the boxed compositions on samples) and in the
+toy model's jump map :mod:`bbdlib.duality.jumps`.
 
 Notation (as in [B]): the toy network has one input ``x1`` (= x¹), one output, a weight
 ``w`` and a bias ``b``; the pre-activation is ``y = w x1 + b``; the trainable vector is
@@ -13,26 +16,25 @@ fluctuating direction is ``q'_1`` (projection ``R = (1 0)``, eq. (5.3)).  A loss
 with the activation is one function ``H(y)`` of the pre-activation (``H(f(y))`` of [B]).
 ``sigma`` stands for ``sign(q̇')``.
 
-Besides the sympy derivations the module holds the exact push-forward used to test the
-criticality claims on samples:
+The derivations return dicts of sympy expressions keyed by what they are, with the
+equation number as an ``_eqNNN`` suffix (``"dH_eq67"`` is dH/dy of eq. (6.7)): they are
+collections of formulas of different kinds that a chapter picks from, not records.
 
 * :func:`local_exponent` — the exponent of the Jacobian factor of eq. (6.1) at a point,
   ``k_loc(y) = q̇'(y) q̇''(y) / q̇'(y)^2`` (with ' = d/dy), which is exactly ``k`` for
   ``|dy/dq̇'| ∝ |q̇'|^(-k)`` (eq. (6.2)); derived in :func:`local_exponent_identity`;
-* :func:`composition_qdot` — q̇'(y) = −(Dy − C) dH/dy (eq. (6.4), corrected) for the
-  three boxed compositions (6.11), (6.15)/(6.18), (6.21), as vectorised numpy callables;
-* :func:`sample_qdot_prime` — samples of q̇' from a Gaussian p_y (the toy data set of
-  sec. 7: x¹ Gaussian, so y = w x¹ + b is Gaussian).
+* :func:`boxed_qdot` — q̇'(y) = −(Dy − C) dH/dy (eq. (6.4), corrected) for the
+  three boxed compositions (6.11), (6.15)/(6.18), (6.21), with its derivative and local
+  exponent, for numbers D, C, A, n, Δ.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
-import numpy as np
 import sympy as sp
 
-from bbdlib.validate import check_choice, check_generator, check_int, check_real
+from bbdlib.validate import check_choice, check_real
 
 __all__ = [
     "SYM",
@@ -45,12 +47,11 @@ __all__ = [
     "case_k1",
     "case_power",
     "case_k2",
-    "composition_qdot",
-    "sample_qdot_prime",
-    "toy_qdot_prime",
-    "toy_densities",
-    "KCheck",
-    "check_k_on_samples",
+    "Section6",
+    "derive_section6",
+    "BOXED_KINDS",
+    "boxed_composition",
+    "boxed_qdot",
 ]
 
 
@@ -123,9 +124,9 @@ def toy_model() -> dict[str, sp.Expr]:
         the pre-activation in terms of (q'_1, q'_2) (from ``q = Λᵀ q'``) and eq. (5.6).
     ``qdot_gd``
         ``R Λ (-γ ∇_q H)`` evaluated with the chain rule by sympy.
-    ``qdot_55``
+    ``qdot_eq55``
         eq. (5.5), ``-γ ∂f/∂q'_1 ∂H/∂f`` with f∘… lumped into H(y): ``-γ ∂y/∂q'_1 H'(y)``.
-    ``qdot_57``
+    ``qdot_eq57``
         eq. (5.7) as printed, ``-γ (x¹ cos θ + sin θ) H'(y)``.
     ``jac_exact``, ``jac_printed``
         ``d q̇'/d x¹`` of the map (5.7) (y depends on x¹) and eq. (5.8) as printed.
@@ -163,8 +164,8 @@ def toy_model() -> dict[str, sp.Expr]:
         "y_exact": y_exact,
         "y_printed": y_printed,
         "qdot_gd": sp.simplify(qdot_gd.doit()),
-        "qdot_55": sp.simplify(qdot_55.subs(to_q).doit()),
-        "qdot_57": qdot_57.doit(),
+        "qdot_eq55": sp.simplify(qdot_55.subs(to_q).doit()),
+        "qdot_eq57": qdot_57.doit(),
         "jac_exact": jac_exact.doit(),
         "jac_printed": jac_printed.doit(),
         "Hp": Hp,
@@ -257,11 +258,11 @@ def local_exponent_identity() -> sp.Expr:
 def case_k1() -> dict[str, sp.Expr]:
     """The k = 1 case, eqs. (6.7)–(6.11) of [B], derived step by step.
 
-    Keys: ``dH_67`` (from (6.3) and (6.4): -σ e^{Ay+B}/(Dy-C)); ``dH_68`` (the integrand
-    of (6.8) times dz/dy, back in y: must equal dH_67); ``H_610_from_ei`` (the leading term
-    e^z/z of ∫ e^z/z dz put into (6.9)); ``H_610_printed``; ``H_611_limit`` (H_610 with
-    D → 0 at fixed C, i.e. |Dy| ≪ |C|, and B = log|AC|); ``qdot_611`` (q̇' produced by
-    H = e^{Ay} through the corrected (6.4)); ``k_611`` (its exact local exponent) and
+    Keys: ``dH_eq67`` (from (6.3) and (6.4): -σ e^{Ay+B}/(Dy-C)); ``dH_eq68`` (the integrand
+    of (6.8) times dz/dy, back in y: must equal dH_67); ``H_eq610_from_ei`` (the leading term
+    e^z/z of ∫ e^z/z dz put into (6.9)); ``H_eq610_printed``; ``H_eq611_limit`` (H_610 with
+    D → 0 at fixed C, i.e. |Dy| ≪ |C|, and B = log|AC|); ``qdot_eq611`` (q̇' produced by
+    H = e^{Ay} through the corrected (6.4)); ``k_eq611`` (its exact local exponent) and
     ``z_of_y`` = Ay - AC/D.
     """
     s = SYM
@@ -280,24 +281,24 @@ def case_k1() -> dict[str, sp.Expr]:
     H_611 = sp.simplify(H_lim.subs(B, sp.log(sp.Abs(A * C))))
     He = sp.exp(A * y)
     qdot_611 = -(D * y - C) * sp.diff(He, y)
-    return {"dH_67": dH_67, "dH_68": sp.simplify(dH_68), "H_610_from_ei": sp.simplify(H_610),
-            "H_610_printed": H_610_pr, "H_611_limit": H_611, "qdot_611": qdot_611,
-            "k_611": local_exponent(qdot_611), "z_of_y": z_of_y}
+    return {"dH_eq67": dH_67, "dH_eq68": sp.simplify(dH_68), "H_eq610_from_ei": sp.simplify(H_610),
+            "H_eq610_printed": H_610_pr, "H_eq611_limit": H_611, "qdot_eq611": qdot_611,
+            "k_eq611": local_exponent(qdot_611), "z_of_y": z_of_y}
 
 
 def case_power() -> dict[str, sp.Expr]:
     """The case k ∈ [0, 1), eqs. (6.12)–(6.18) of [B], derived step by step.
 
-    Keys: ``dH_612`` (first line of the unnumbered (6.12)) and ``dH_612_second`` (its
-    printed second line); ``dH_613`` (the limit |Ay+B| ≫ |B + AC/D|, taken as the leading
-    term of dH_612 for Ay + B → ∞); ``H_614`` (integral of dH_613, constant dropped) and
-    ``H_614_printed``; ``dH_616`` (the opposite limit, Ay + B → 0) and ``dH_616_printed``;
-    ``H_617`` / ``H_617_printed``; ``qdot_615`` / ``qdot_618`` (q̇' produced by the boxed
+    Keys: ``dH_eq612`` (first line of the unnumbered (6.12)) and ``dH_eq612_second`` (its
+    printed second line); ``dH_eq613`` (the limit |Ay+B| ≫ |B + AC/D|, taken as the leading
+    term of dH_612 for Ay + B → ∞); ``H_eq614`` (integral of dH_613, constant dropped) and
+    ``H_eq614_printed``; ``dH_eq616`` (the opposite limit, Ay + B → 0) and ``dH_eq616_printed``;
+    ``H_eq617`` / ``H_eq617_printed``; ``qdot_eq615`` / ``qdot_eq618`` (q̇' produced by the boxed
     H = (y+Δ)^α and (y+Δ)^(α+1) through the corrected (6.4), with u = y + Δ) and their
-    exact local exponents ``k_615`` / ``k_618``.
+    exact local exponents ``k_eq615`` / ``k_eq618``.
     """
     s = SYM
-    A, B, C, D, y, sig = s.A, s.B, s.C, s.D, s.y, s.sigma
+    B, C, D, y, sig = s.B, s.C, s.D, s.y, s.sigma
     al = sp.Symbol("alpha", positive=True)
     Ap = sp.Symbol("A", positive=True)
     hp = sp.Symbol("hp")
@@ -321,24 +322,24 @@ def case_power() -> dict[str, sp.Expr]:
     # y = u - Delta
     qdot_615 = (-(D * y - C) * sp.diff((y + Delta) ** al, y)).subs(y, u - Delta)
     qdot_618 = (-(D * y - C) * sp.diff((y + Delta) ** (al + 1), y)).subs(y, u - Delta)
-    return {"dH_612": dH_612, "dH_612_second": dH_612_second, "dH_613": sp.simplify(dH_613),
-            "dH_613_printed": -sig * Ap / D * (Ap * y + B) ** (al - 1),
-            "H_614": sp.simplify(H_614), "H_614_printed": H_614_pr,
-            "dH_616": sp.simplify(dH_616), "dH_616_printed": dH_616_pr,
-            "H_617": sp.simplify(H_617), "H_617_printed": H_617_pr,
-            "qdot_615": qdot_615, "qdot_618": qdot_618,
-            "k_615": local_exponent(qdot_615, u), "k_618": local_exponent(qdot_618, u),
+    return {"dH_eq612": dH_612, "dH_eq612_second": dH_612_second, "dH_eq613": sp.simplify(dH_613),
+            "dH_eq613_printed": -sig * Ap / D * (Ap * y + B) ** (al - 1),
+            "H_eq614": sp.simplify(H_614), "H_eq614_printed": H_614_pr,
+            "dH_eq616": sp.simplify(dH_616), "dH_eq616_printed": dH_616_pr,
+            "H_eq617": sp.simplify(H_617), "H_eq617_printed": H_617_pr,
+            "qdot_eq615": qdot_615, "qdot_eq618": qdot_618,
+            "k_eq615": local_exponent(qdot_615, u), "k_eq618": local_exponent(qdot_618, u),
             "alpha": al, "A_pos": Ap, "u": u, "Delta": Delta}
 
 
 def case_k2() -> dict[str, sp.Expr]:
     """The case k = 2, eqs. (6.19)–(6.21) of [B], derived step by step.
 
-    Keys: ``dH_619`` (from (6.3) with 1/(1-k) = -1 and (6.4)); ``dH_619_expanded``
-    (printed right-hand side); ``H_620`` (integral of the limit ADy² → 0) and
-    ``H_620_printed``; ``H_621_cases``: dict mapping (σ, AC - BD) ∈ {±1}² to the H of
+    Keys: ``dH_eq619`` (from (6.3) with 1/(1-k) = -1 and (6.4)); ``dH_619_expanded``
+    (printed right-hand side); ``H_eq620`` (integral of the limit ADy² → 0) and
+    ``H_eq620_printed``; ``H_eq621_cases``: dict mapping (σ, AC - BD) ∈ {±1}² to the H of
     (6.20) with that sign choice and Δ := σ BC written as ``-log|Δ - y|`` minus H (zero
-    when (6.21) holds); ``qdot_621`` and its local exponent ``k_621`` (with the exact (6.4)).
+    when (6.21) holds); ``qdot_eq621`` and its local exponent ``k_eq621`` (with the exact (6.4)).
     """
     s = SYM
     A, B, C, D, y, sig = s.A, s.B, s.C, s.D, s.y, s.sigma
@@ -364,189 +365,117 @@ def case_k2() -> dict[str, sp.Expr]:
             cases[(sg, e)] = sp.simplify(sp.expand_log(target.subs(Delta, sg * B * C) - Hc, force=True))
     H621 = -sp.log(sp.Abs(Delta - y))
     qdot_621 = sp.simplify(-(D * y - C) * sp.diff(H621, y))
-    return {"dH_619": dH_619, "dH_619_printed": dH_619_pr, "dH_620_limit": dH_lim,
-            "H_620": H_620, "H_620_printed": H_620_pr, "H_621_cases": cases,
-            "qdot_621": qdot_621, "k_621": local_exponent(qdot_621), "Delta": Delta}
+    return {"dH_eq619": dH_619, "dH_eq619_printed": dH_619_pr, "dH_eq620_limit": dH_lim,
+            "H_eq620": H_620, "H_eq620_printed": H_620_pr, "H_eq621_cases": cases,
+            "qdot_eq621": qdot_621, "k_eq621": local_exponent(qdot_621), "Delta": Delta}
 
 
-# ---------------------------------------------------------------------------------------------
-# numerical push-forward
-# ---------------------------------------------------------------------------------------------
-_KINDS = ("exp", "power", "log")
+@dataclass(frozen=True)
+class Section6:
+    """All derivations of section 6 of [B] (see :func:`derive_section6`).
 
-
-def composition_qdot(kind: str, *, D: float, C: float, A: float = 1.0, n: float = 2.0,
-                     Delta: float = 0.0) -> tuple[Callable, Callable, Callable]:
-    """q̇'(y) = -(Dy - C) dH/dy (eq. (6.4) with ∂H/∂y) for a boxed composition of [B].
-
-    Parameters
+    Attributes
     ----------
-    kind
-        ``"exp"``: H = exp(A y) (eq. (6.11)); ``"power"``: H = (y + Δ)^n (eq. (6.15) with
-        n = α, eq. (6.18) with n = α + 1); ``"log"``: H = -log|Δ - y| (eq. (6.21)).
-    D, C
-        The coefficients of eq. (6.5).
-    A, n, Delta
-        Parameters of the composition (``n`` > 0; for ``"power"`` y + Δ must be > 0).
+    case_k1, case_power, case_k2, power_law_jacobian, gd_coefficients : dict
+        The results of the functions of the same names.
+    local_exponent_identity : sympy.Expr
+        The residual of :func:`local_exponent_identity` (zero).
+    seconds : dict
+        Wall time of each derivation, keyed by a description of the step.
+    """
+
+    case_k1: dict
+    case_power: dict
+    case_k2: dict
+    power_law_jacobian: dict
+    gd_coefficients: dict
+    local_exponent_identity: sp.Expr
+    seconds: dict = field(default_factory=dict)
+
+
+def derive_section6() -> Section6:
+    """Run every derivation of section 6 of [B] once and time each.
 
     Returns
     -------
-    (qdot, dqdot_dy, k_loc)
-        Vectorised callables of y: q̇'(y), dq̇'/dy and the local exponent
-        q̇' q̇''/q̇'_y² of the Jacobian (:func:`local_exponent`).
+    Section6
     """
-    check_choice("kind", kind, _KINDS)
+    steps = (
+        ("case_k1", "case k=1, (6.7)-(6.11)", case_k1),
+        ("case_power", "case k in [0,1), (6.12)-(6.18)", case_power),
+        ("case_k2", "case k=2, (6.19)-(6.21)", case_k2),
+        ("power_law_jacobian", "(6.2) -> (6.3) by dsolve", power_law_jacobian),
+        ("gd_coefficients", "(6.4)-(6.6) from (5.7)", gd_coefficients),
+        ("local_exponent_identity", "local-exponent identity", local_exponent_identity),
+    )
+    results, seconds = {}, {}
+    for key, description, fn in steps:
+        t0 = time.perf_counter()
+        results[key] = fn()
+        seconds[description] = time.perf_counter() - t0
+    return Section6(seconds=seconds, **results)
+
+
+#: The boxed compositions of section 6: exp(Ay) (6.11), (y+Δ)^n (6.15)/(6.18), −log|Δ−y| (6.21)
+BOXED_KINDS = ("exp", "power", "log")
+
+
+def boxed_composition(kind: str, y: sp.Symbol, *, A: float = 1.0, n: float = 2.0,
+                      Delta: float = 0.0) -> sp.Expr:
+    """The boxed composition H(y) of kind ``kind`` (``BOXED_KINDS``).
+
+    Parameters
+    ----------
+    kind : {"exp", "power", "log"}
+        ``"exp"``: H = exp(A y) (eq. (6.11)); ``"power"``: H = (y + Δ)^n (eq. (6.15) with
+        n = α, eq. (6.18) with n = α + 1); ``"log"``: H = −log(Δ − y) (eq. (6.21), the
+        branch y < Δ; the other is its mirror).
+    y : sympy.Symbol
+    A, n, Delta : float
+        Parameters of the composition.
+
+    Returns
+    -------
+    sympy.Expr
+    """
+    check_choice("kind", kind, BOXED_KINDS)
+    if kind == "exp":
+        return sp.exp(A * y)
+    if kind == "power":
+        return (y + Delta) ** n
+    return -sp.log(Delta - y)
+
+
+def boxed_qdot(kind: str, *, D: float, C: float, A: float = 1.0, n: float = 2.0,
+               Delta: float = 0.0) -> tuple[sp.Symbol, sp.Expr, sp.Expr, sp.Expr]:
+    """q̇'(y) = −(Dy − C) dH/dy (eq. (6.4), corrected) for a boxed composition of [B].
+
+    Parameters
+    ----------
+    kind : {"exp", "power", "log"}
+        See :func:`boxed_composition`.
+    D, C : float
+        The coefficients of eq. (6.5).
+    A, n, Delta : float
+        Parameters of the composition (``n`` > 0).
+
+    Returns
+    -------
+    (y, qdot, dqdot_dy, k_loc)
+        The symbol y and, as expressions in it, q̇'(y), dq̇'/dy and the local exponent
+        q̇' q̇''/q̇'_y² of the Jacobian (:func:`local_exponent`, not simplified).
+    """
+    check_choice("kind", kind, BOXED_KINDS)
     D = check_real("D", D)
     C = check_real("C", C)
     A = check_real("A", A)
     n = check_real("n", n, low=0, low_inclusive=False)
     Delta = check_real("Delta", Delta)
     y = sp.Symbol("y", real=True)
-    if kind == "exp":
-        H = sp.exp(A * y)
-    elif kind == "power":
-        H = (y + Delta) ** n
-    else:
-        H = -sp.log(Delta - y)                       # branch y < Δ; the other is its mirror
+    H = boxed_composition(kind, y, A=A, n=n, Delta=Delta)
     q = -(D * y - C) * sp.diff(H, y)
     if kind == "log":
         q = sp.simplify(q)
     q1 = sp.diff(q, y)
     k = q * sp.diff(q, y, 2) / q1**2
-    mods = ["numpy"]
-    return (sp.lambdify(y, q, mods), sp.lambdify(y, q1, mods), sp.lambdify(y, k, mods))
-
-
-def sample_qdot_prime(qdot: Callable, *, mean_y: float, std_y: float, n_samples: int,
-                      rng: np.random.Generator | int) -> tuple[np.ndarray, np.ndarray]:
-    """Samples (y, q̇'(y)) with y ~ N(mean_y, std_y²): the push-forward (3.8)/(6.1) of [B].
-
-    In the toy model x¹ is Gaussian within a class (eqs. (7.2)–(7.3)) and y = w x¹ + b,
-    so p_y is Gaussian with mean w⟨x¹⟩ + b and standard deviation |w| std(x¹).
-    """
-    if not callable(qdot):
-        raise TypeError(f"qdot must be callable, got {type(qdot).__name__}")
-    mean_y = check_real("mean_y", mean_y)
-    std_y = check_real("std_y", std_y, low=0, low_inclusive=False)
-    n_samples = check_int("n_samples", n_samples, minimum=1)
-    rng = check_generator("rng", rng)
-    yv = rng.normal(mean_y, std_y, size=n_samples)
-    return yv, np.asarray(qdot(yv), dtype=float)
-
-
-# ---------------------------------------------------------------------------------------------
-# the toy model with a concrete activation and loss (section 5 vs. eq. (6.1))
-# ---------------------------------------------------------------------------------------------
-def _sigmoid(y):
-    return 0.5 * (1.0 + np.tanh(0.5 * y))
-
-
-def toy_qdot_prime(x1: np.ndarray, *, w: float, b: float, theta: float, gamma: float,
-                   target: float) -> dict[str, np.ndarray]:
-    """Sigmoid activation (7.4) + squared loss (7.5) in the toy model: q̇' and its Jacobians.
-
-    Returns a dict with ``y``, ``qdot`` (eq. (5.7)), ``jac_exact`` (d q̇'/dx¹ including the
-    H'' term), ``jac_58`` (eq. (5.8) as printed), all as arrays over ``x1``.
-    H(y) = (σ(y) - target)², H' = 2(σ - t) σ(1-σ), H'' = 2σ(1-σ)[σ(1-σ) + (σ - t)(1 - 2σ)].
-    """
-    x1 = np.asarray(x1, dtype=float)
-    w = check_real("w", w)
-    if w == 0:
-        raise ValueError("w must be non-zero")
-    b = check_real("b", b)
-    theta = check_real("theta", theta)
-    gamma = check_real("gamma", gamma, low=0, low_inclusive=False)
-    target = check_real("target", target)
-    y = w * x1 + b
-    s = _sigmoid(y)
-    ds = s * (1 - s)
-    Hp = 2 * (s - target) * ds
-    Hpp = 2 * ds * (ds + (s - target) * (1 - 2 * s))
-    c, sn = np.cos(theta), np.sin(theta)
-    qdot = -gamma * (x1 * c + sn) * Hp
-    jac_exact = -gamma * (c * Hp + (x1 * c + sn) * w * Hpp)
-    jac_58 = -gamma * c * Hp
-    return {"y": y, "qdot": qdot, "jac_exact": jac_exact, "jac_58": jac_58}
-
-
-def toy_densities(edges: np.ndarray, *, w: float, b: float, theta: float, gamma: float,
-                  target: float, mean_x1: float, std_x1: float, n_grid: int = 400_001,
-                  x1_span: float = 9.0) -> dict[str, np.ndarray]:
-    """Exact bin probabilities of q̇' (eq. (3.13)/(6.1) of [B]) by quadrature over x¹.
-
-    The probability of each bin of ``edges`` is ∫ p(x¹) 1[q̇'(x¹) ∈ bin] dx¹, computed on a
-    uniform grid of ``n_grid`` points over mean ± ``x1_span`` std (midpoint rule), which is
-    the change of variables (6.1) summed over all branches (3.13) and needs no inversion.
-    Also returns the bin probabilities implied by the printed eq. (5.9),
-    ∫ p(x¹) |jac_58 / jac_exact| 1[q̇' ∈ bin] dx¹ (eq. (5.9) replaces the true Jacobian by
-    eq. (5.8)).  Keys: ``p_exact``, ``p_59``, ``centres``.
-    """
-    edges = np.asarray(edges, dtype=float)
-    if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
-        raise ValueError("edges must be a strictly increasing 1-d array of at least 2 values")
-    mean_x1 = check_real("mean_x1", mean_x1)
-    std_x1 = check_real("std_x1", std_x1, low=0, low_inclusive=False)
-    n_grid = check_int("n_grid", n_grid, minimum=1000)
-    x1_span = check_real("x1_span", x1_span, low=1.0)
-    xs = np.linspace(mean_x1 - x1_span * std_x1, mean_x1 + x1_span * std_x1, n_grid)
-    dx = xs[1] - xs[0]
-    px = np.exp(-0.5 * ((xs - mean_x1) / std_x1) ** 2) / (std_x1 * np.sqrt(2 * np.pi))
-    t = toy_qdot_prime(xs, w=w, b=b, theta=theta, gamma=gamma, target=target)
-    idx = np.searchsorted(edges, t["qdot"], side="right") - 1
-    ok = (idx >= 0) & (idx < edges.size - 1)
-    p_exact = np.bincount(idx[ok], weights=(px * dx)[ok], minlength=edges.size - 1)
-    ratio = np.abs(t["jac_exact"] / t["jac_58"])
-    p_59 = np.bincount(idx[ok], weights=(px * dx * ratio)[ok], minlength=edges.size - 1)
-    return {"p_exact": p_exact, "p_59": p_59, "centres": 0.5 * (edges[1:] + edges[:-1])}
-
-
-@dataclass(frozen=True)
-class KCheck:
-    """Result of :func:`check_k_on_samples` (all numbers plain floats)."""
-
-    k_fit: float
-    ci_low: float
-    ci_high: float
-    n_in_range: int
-    x_min: float
-    x_max: float
-    k_loc_min: float
-    k_loc_max: float
-    y_low: float
-    y_high: float
-    monotone: bool
-
-
-def check_k_on_samples(qdot: Callable, dqdot: Callable, k_loc: Callable, *, mean_y: float,
-                       std_y: float, half_width: float, n_samples: int,
-                       rng: np.random.Generator | int, n_boot: int = 200) -> KCheck:
-    """Fit the exponent k of p(|q̇'|) on samples over a range fixed by a stated rule.
-
-    Rule (the same for every composition): the y-window is
-    ``mean_y ± half_width * std_y`` (with ``half_width = 0.2`` the Gaussian p_y varies by
-    less than 2 % across it, so the density of q̇' is the Jacobian factor of eq. (6.1) up to
-    that factor); the fitting range in |q̇'| is the image of the window under the exact map.
-    The map must be monotone on the window (reported in ``monotone``); the local exponent
-    of the Jacobian on the window is reported as ``k_loc_min``/``k_loc_max`` so the caller
-    can assert that the paper's limit holds there.  The fit is the doubly truncated MLE of
-    :func:`bbdlib.powerlaw.fit_truncated_powerlaw` on |q̇'|.
-    """
-    from bbdlib.powerlaw import fit_truncated_powerlaw
-
-    for name, fn in (("qdot", qdot), ("dqdot", dqdot), ("k_loc", k_loc)):
-        if not callable(fn):
-            raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
-    half_width = check_real("half_width", half_width, low=0, low_inclusive=False)
-    rng = check_generator("rng", rng)
-    yv, qv = sample_qdot_prime(qdot, mean_y=mean_y, std_y=std_y, n_samples=n_samples, rng=rng)
-    lo, hi = mean_y - half_width * std_y, mean_y + half_width * std_y
-    grid = np.linspace(lo, hi, 2001)
-    dq = np.asarray(dqdot(grid), dtype=float)
-    monotone = bool(np.all(dq > 0) or np.all(dq < 0))
-    kl = np.asarray(k_loc(grid), dtype=float) * np.ones_like(grid)
-    ends = np.abs(np.asarray(qdot(np.array([lo, hi])), dtype=float))
-    x_min, x_max = float(ends.min()), float(ends.max())
-    fit = fit_truncated_powerlaw(np.abs(qv), x_min, x_max, rng=rng, n_boot=n_boot)
-    return KCheck(k_fit=fit.k, ci_low=fit.ci_low, ci_high=fit.ci_high, n_in_range=fit.n_in_range,
-                  x_min=x_min, x_max=x_max, k_loc_min=float(kl.min()), k_loc_max=float(kl.max()),
-                  y_low=lo, y_high=hi, monotone=monotone)
+    return y, q, q1, k

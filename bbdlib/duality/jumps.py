@@ -1,4 +1,4 @@
-"""The duality sampler: inputs of one class mapped to potential jumps q̇′ (Sec. 5–7 of [B]).
+"""The jump map of the toy model: inputs of one class mapped to potential jumps q̇′ (Secs. 5–7 of [B]).
 
 At fixed (equilibrium) parameters (w, b), an input x¹ of class ± gives y = w x¹ + b and
 the jump of the rotated trainable variable, eqs. (5.5)–(5.7),
@@ -10,6 +10,10 @@ Section 7 of [B] explains why these potential jumps stand for the actual changes
 at learning equilibrium.  The Jacobian contribution of eq. (6.1) is
 
     |dy/dq̇′| = 1 / |γ (cos θ / w) H′(y) + γ (x¹ cos θ + sin θ) H″(y)|.
+
+:class:`JumpMap` holds the composition, the parameters, the class, γ and θ (validated
+once) and evaluates the map, its derivatives and its samples; the exact density of the
+jumps is in :mod:`bbdlib.duality.density`.
 """
 from __future__ import annotations
 
@@ -18,25 +22,215 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bbdlib.duality.toy_model import CLASS_MEAN, CLASS_STD, CLASS_TARGET, Composition, check_class
+from bbdlib.duality.pushforward import gaussian_pdf
+from bbdlib.duality.pushforward import sample as _pushforward_sample
+from bbdlib.duality.toy_model import TWO_CLASSES, Composition, TwoClassData, check_class
 from bbdlib.validate import check_array, check_generator, check_int, check_real
 
-__all__ = ["JumpSample", "map_jumps", "jump_derivative", "sample_jumps", "check_sampler_args"]
+__all__ = ["JumpMap", "JumpSample"]
+
+
+@dataclass(frozen=True)
+class JumpMap:
+    """The map x¹ ↦ q̇′ of one class at fixed parameters, eq. (5.7) of [B].
+
+    Parameters
+    ----------
+    composition : Composition
+        Activation and loss.
+    w, b : float
+        The (equilibrium) parameters, held fixed (w ≠ 0).
+    cls : {'-', '+'}
+        The class (a Unicode minus is accepted).
+    gamma : float
+        Learning rate γ > 0 of eq. (2.3).
+    theta : float
+        Rotation angle θ± of eq. (5.2) (see :func:`bbdlib.duality.toy_model.rotation_angle`).
+    data : TwoClassData
+        The data set (default: the paper's, eqs. (7.2)–(7.3)).
+    """
+
+    composition: Composition
+    w: float
+    b: float
+    cls: str
+    gamma: float
+    theta: float
+    data: TwoClassData = TWO_CLASSES
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.composition, Composition):
+            raise TypeError(f"composition must be a Composition, got {type(self.composition).__name__}")
+        if not isinstance(self.data, TwoClassData):
+            raise TypeError(f"data must be a TwoClassData, got {type(self.data).__name__}")
+        w = check_real("w", self.w)
+        if w == 0.0:
+            raise ValueError("w must be non-zero (y = w x¹ + b must depend on the input)")
+        object.__setattr__(self, "w", w)
+        object.__setattr__(self, "b", check_real("b", self.b))
+        object.__setattr__(self, "cls", check_class(self.cls))
+        object.__setattr__(self, "gamma", check_real("gamma", self.gamma, low=0.0, low_inclusive=False))
+        object.__setattr__(self, "theta", check_real("theta", self.theta))
+
+    # -- the class ----------------------------------------------------------
+    @property
+    def target(self) -> float:
+        """The target x² of the class."""
+        return self.data.target(self.cls)
+
+    @property
+    def y_mean(self) -> float:
+        """Mean of y = w x¹ + b over the class."""
+        return self.data.y_mean(self.cls, self.w, self.b)
+
+    @property
+    def y_std(self) -> float:
+        """Standard deviation of y = w x¹ + b over the class."""
+        return self.data.y_std(self.cls, self.w)
+
+    def y_density(self, y) -> np.ndarray:
+        """The Gaussian density p_y of y over the class."""
+        return gaussian_pdf(np.asarray(y, dtype=float), self.y_mean, self.y_std)
+
+    def rotation_factor(self, x) -> np.ndarray:
+        """∂y/∂q′ = x¹ cos θ + sin θ of eqs. (5.6)–(5.7), i.e. (Dy − C)/γ of (6.4)."""
+        return x * math.cos(self.theta) + math.sin(self.theta)
+
+    # -- the map ------------------------------------------------------------
+    def qdot(self, x) -> np.ndarray:
+        """The jumps q̇′ of inputs ``x`` (eq. (5.7)); no validation (inner kernel)."""
+        return (-self.gamma) * (x * math.cos(self.theta) + math.sin(self.theta)) * \
+            self.composition.dH(self.w * x + self.b, self.target)
+
+    def qdot_of_y(self, y) -> np.ndarray:
+        """q̇′ as a function of the pre-activation, at x¹ = (y − b)/w."""
+        return self.qdot((y - self.b) / self.w)
+
+    def dqdot_dy(self, y) -> np.ndarray:
+        """dq̇′/dy along the class (x¹ = (y − b)/w): the inverse of the Jacobian of (6.1)."""
+        t = self.target
+        x = (y - self.b) / self.w
+        c, s = math.cos(self.theta), math.sin(self.theta)
+        comp = self.composition
+        return -self.gamma * ((c / self.w) * comp.dH(y, t) + (x * c + s) * comp.d2H(y, t))
+
+    def dqdot_dx(self, x) -> np.ndarray:
+        """dq̇′/dx¹ = w dq̇′/dy: the Jacobian (5.8) of [B] as corrected (with the H″ term)."""
+        return self.w * self.dqdot_dy(self.w * x + self.b)
+
+    def jacobian_eq58(self, x) -> np.ndarray:
+        """dq̇′/dx¹ as printed in eq. (5.8) of [B]: −γ cos θ H′(y) (the H″ term dropped)."""
+        return -self.gamma * math.cos(self.theta) * self.composition.dH(self.w * x + self.b, self.target)
+
+    def sgd_jumps(self, x) -> np.ndarray:
+        """The SGD jumps (ẇ, ḃ) = −γ H′(y) (x¹, 1) of eq. (2.3) (M = 1), shape (2, len(x))."""
+        x = np.asarray(x, dtype=float)
+        g = -self.gamma * self.composition.dH(self.w * x + self.b, self.target)
+        return np.stack([g * x, g])
+
+    def local_jacobian_exponent(self, y, *, h: float = 1e-5) -> np.ndarray:
+        """k_J(y) = −d log|dy/dq̇′| / d log|q̇′| along the class (central differences in y).
+
+        Parameters
+        ----------
+        y : array_like
+            Pre-activations on the active piece.
+        h : float
+            Relative step of the differences (step h·max(1, |y|)).
+
+        Returns
+        -------
+        ndarray
+            The local exponent of the Jacobian contribution of eq. (6.1) at ``y``.
+        """
+        y = np.asarray(y, dtype=float)
+        h = check_real("h", h, low=0.0, low_inclusive=False)
+
+        def lj(v):
+            return -np.log(np.abs(self.dqdot_dy(v)))
+
+        def lq(v):
+            return np.log(np.abs(self.qdot_of_y(v)))
+
+        step = h * np.maximum(1.0, np.abs(y))
+        return -(lj(y + step) - lj(y - step)) / (lq(y + step) - lq(y - step))
+
+    def critical_point(self) -> float:
+        """The y* at which |q̇′| → 0 or ∞ by a power law, for ReLU and the piece-wise linear f.
+
+        ReLU/piece-wise linear with |f − t|^n: y* = t (H′ ∝ |y − t|^(n−1); for t = 0 the
+        kink y = 0).  Piece-wise linear with cross-entropy: y* = 1 for '−' (H′ = 1/(1 − y)),
+        y* = 0 for '+' (H′ = −1/y).  The sigmoid has no finite critical point.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            For the sigmoid.
+        """
+        if self.composition.activation == "sigmoid":
+            raise ValueError("activation 'sigmoid' has no finite critical point; allowed: 'relu', 'piecewise_linear'")
+        t = self.target
+        if self.composition.loss == "cross_entropy":
+            return 1.0 - t
+        return t
+
+    # -- samples ------------------------------------------------------------
+    def sample(self, n: int, *, rng: np.random.Generator | int, x=None) -> JumpSample:
+        """Draw ``n`` inputs of the class (eqs. (7.2)–(7.3)) and map them to jumps q̇′.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples (> 0).
+        rng : numpy.random.Generator or int
+        x : array_like, optional
+            Use these inputs instead of drawing them (then ``n`` must equal their number).
+
+        Returns
+        -------
+        JumpSample
+        """
+        n = check_int("n", n, minimum=1)
+        rng = check_generator("rng", rng)
+        if x is None:
+            s = _pushforward_sample(self.qdot, mean=self.data.mean(self.cls),
+                                    std=self.data.std(self.cls), n_samples=n, rng=rng)
+            x, q = s.x, s.q
+        else:
+            x = check_array("x", x, ndim=1)
+            if x.size != n:
+                raise ValueError(f"x has {x.size} values but n = {n}")
+            q = self.qdot(x)
+        y = self.w * x + self.b
+        active = self.composition.active(y) & (q != 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jac = np.where(active, 1.0 / np.abs(self.dqdot_dy(y)), np.nan)
+        return JumpSample(jump_map=self, x=x, y=y, qdot=q, jacobian=jac, active=active)
 
 
 @dataclass(frozen=True)
 class JumpSample:
-    """Jumps of one class at fixed parameters (see :func:`sample_jumps`).
+    """Jumps of one class at fixed parameters (see :meth:`JumpMap.sample`).
 
-    ``x``, ``y``, ``qdot`` (signed q̇′), ``jacobian`` (|dy/dq̇′|, NaN where the jump is
-    zero), ``active`` (f′(y) ≠ 0 so the jump is non-zero) are arrays of length ``n``.
+    Attributes
+    ----------
+    jump_map : JumpMap
+        The map that produced them.
+    x, y : ndarray
+        Inputs x¹ and pre-activations y = w x¹ + b.
+    qdot : ndarray
+        The signed jumps q̇′.
+    jacobian : ndarray
+        |dy/dq̇′| (NaN where the jump is zero).
+    active : ndarray of bool
+        f′(y) ≠ 0, so that the jump is non-zero.
     """
 
-    cls: str
-    w: float
-    b: float
-    gamma: float
-    theta: float
+    jump_map: JumpMap
     x: np.ndarray
     y: np.ndarray
     qdot: np.ndarray
@@ -50,73 +244,5 @@ class JumpSample:
 
     @property
     def active_fraction(self) -> float:
+        """Fraction of the samples with a non-zero jump."""
         return float(self.active.mean())
-
-
-def check_sampler_args(comp, w, b, cls, gamma, theta):
-    """Validate the common arguments of the sampler and the exact density."""
-    if not isinstance(comp, Composition):
-        raise TypeError(f"comp must be a Composition, got {type(comp).__name__}")
-    w = check_real("w", w)
-    if w == 0.0:
-        raise ValueError("w must be non-zero (y = w x¹ + b must depend on the input)")
-    b = check_real("b", b)
-    cls = check_class(cls)
-    gamma = check_real("gamma", gamma, low=0.0, low_inclusive=False)
-    theta = check_real("theta", theta)
-    return comp, w, b, cls, gamma, theta
-
-
-def map_jumps(comp: Composition, x: np.ndarray, w: float, b: float, cls: str,
-              gamma: float, theta: float) -> np.ndarray:
-    """The kernel: inputs x¹ → jumps q̇′ (eq. (5.7)).  No validation (inner kernel)."""
-    t = CLASS_TARGET[cls]
-    return (-gamma) * (x * math.cos(theta) + math.sin(theta)) * comp.dH(w * x + b, t)
-
-
-def jump_derivative(comp: Composition, y: np.ndarray, w: float, b: float, cls: str,
-                    gamma: float, theta: float) -> np.ndarray:
-    """dq̇′/dy along the class (x¹ = (y − b)/w), the inverse of the Jacobian of (6.1)."""
-    t = CLASS_TARGET[cls]
-    x = (y - b) / w
-    c, s = math.cos(theta), math.sin(theta)
-    return -gamma * ((c / w) * comp.dH(y, t) + (x * c + s) * comp.d2H(y, t))
-
-
-def sample_jumps(comp: Composition, w: float, b: float, cls: str, n: int, *,
-                 gamma: float, theta: float, rng: np.random.Generator | int,
-                 x=None) -> JumpSample:
-    """Draw ``n`` inputs of class ``cls`` (eqs. (7.2)–(7.3)) and map them to jumps q̇′.
-
-    Parameters
-    ----------
-    comp : Composition
-    w, b : float
-        The (equilibrium) parameters, held fixed.
-    cls : {'-', '+'}
-    n : int
-        Number of samples (> 0).
-    gamma : float
-        Learning rate γ > 0 of eq. (2.3).
-    theta : float
-        Rotation angle θ± of eq. (5.2) (see :func:`bbdlib.duality.toy_model.rotation_angle`).
-    rng : numpy.random.Generator or int
-    x : array_like, optional
-        Use these inputs instead of drawing them (then ``n`` must equal their number).
-    """
-    comp, w, b, cls, gamma, theta = check_sampler_args(comp, w, b, cls, gamma, theta)
-    n = check_int("n", n, minimum=1)
-    rng = check_generator("rng", rng)
-    if x is None:
-        x = rng.normal(CLASS_MEAN[cls], CLASS_STD[cls], n)
-    else:
-        x = check_array("x", x, ndim=1)
-        if x.size != n:
-            raise ValueError(f"x has {x.size} values but n = {n}")
-    y = w * x + b
-    q = map_jumps(comp, x, w, b, cls, gamma, theta)
-    active = comp.active(y) & (q != 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        jac = np.where(active, 1.0 / np.abs(jump_derivative(comp, y, w, b, cls, gamma, theta)), np.nan)
-    return JumpSample(cls=cls, w=w, b=b, gamma=gamma, theta=theta, x=x, y=y, qdot=q,
-                      jacobian=jac, active=active)

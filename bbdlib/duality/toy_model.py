@@ -1,10 +1,12 @@
 """The toy model of Sec. 5 of [B]: one input neuron, one output neuron, y = w x¹ + b.
 
 Compositions H(f(y) | x²) of an activation f and a loss H, with first and second
-derivatives in y; the two-class dataset of eqs. (7.2)–(7.3); the rotation of the
+derivatives in y; the two-class data set of eqs. (5.1), (7.2)–(7.3)
+(:class:`TwoClassData`, the paper's one is :data:`TWO_CLASSES`); the rotation of the
 trainable pair q = (w, b) to the primed variable q′ of eqs. (5.2)–(5.7).
 
-Activations (``ACTIVATIONS``):
+Activations of the compositions (``TOY_ACTIVATIONS``; σ itself comes from the book's one
+activation table, :mod:`bbdlib.activations`):
 
 - ``"sigmoid"``: f = 1/(1 + e^-y), eq. (7.4)
 - ``"relu"``: f = max(0, y), eq. (7.11)
@@ -24,6 +26,8 @@ Conventions.  Where f′(y) = 0 (ReLU for y < 0, the piece-wise linear f outside
 0·∞ = NaN there; we count such samples as producing no jump.  The kink points
 (y = 0, y = 1) have measure zero and are treated as inactive.
 Cross-entropy needs 0 < f < 1, so ReLU + cross-entropy is rejected.
+The sigmoid is evaluated with ``exact_tails`` (:func:`bbdlib.activations.sigmoid`): the
+jumps of Figs. 1–2 follow σ(y) ≈ e^y over many decades, which needs relative precision.
 """
 from __future__ import annotations
 
@@ -31,25 +35,22 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
-from bbdlib.validate import check_choice, check_real
+from bbdlib.activations import activation as _table_activation
+from bbdlib.activations import sigmoid, sigmoid_prime
+from bbdlib.validate import check_choice, check_generator, check_int, check_real
 
 __all__ = [
-    "ACTIVATIONS", "LOSSES", "CLASSES", "CLASS_MEAN", "CLASS_STD", "CLASS_TARGET",
+    "TOY_ACTIVATIONS", "LOSSES", "CLASSES", "TwoClassData", "TWO_CLASSES",
     "Composition", "check_class", "rotation_angle", "THETA_RULES",
 ]
 
-ACTIVATIONS = ("sigmoid", "relu", "piecewise_linear")
+#: The activations f of the compositions of Sec. 7 of [B] (eqs. (7.4), (7.11), (7.16))
+TOY_ACTIVATIONS = ("sigmoid", "relu", "piecewise_linear")
 LOSSES = ("mse", "cross_entropy", "power")
 CLASSES = ("-", "+")
-#: eq. (7.2): <x¹>_- = 0, <x¹>_+ = 1
-CLASS_MEAN = {"-": 0.0, "+": 1.0}
-#: eq. (7.3): both standard deviations 0.25
-CLASS_STD = {"-": 0.25, "+": 0.25}
-#: Sec. 7: x² = X⁻ = 0 for class '−', X⁺ = 1 for class '+'
-CLASS_TARGET = {"-": 0.0, "+": 1.0}
 THETA_RULES = ("class_mean", "equilibrium", "principal")
+_RELU = _table_activation("relu").f
 
 
 def check_class(cls: str) -> str:
@@ -60,12 +61,126 @@ def check_class(cls: str) -> str:
 
 
 @dataclass(frozen=True)
+class TwoClassData:
+    """The two-class data set of the toy model: eqs. (5.1), (7.2), (7.3) of [B].
+
+    Inputs x¹ of class ± are Gaussian with mean ``mean_minus``/``mean_plus`` and standard
+    deviation ``std_minus``/``std_plus``; the output neuron (the target) is x² = X^∓; a
+    sample is of class '+' with probability ``p_plus`` (eq. (5.1): 1/2).
+
+    Attributes
+    ----------
+    mean_minus, mean_plus : float
+        ⟨x¹⟩₋ = 0, ⟨x¹⟩₊ = 1 (eq. (7.2)).
+    std_minus, std_plus : float
+        The standard deviations of x¹ in each class, both 0.25 (eq. (7.3)).
+    target_minus, target_plus : float
+        X⁻ = 0 and X⁺ = 1 (Sec. 7).
+    p_plus : float
+        Probability of class '+' (eq. (5.1)).
+    """
+
+    mean_minus: float = 0.0
+    mean_plus: float = 1.0
+    std_minus: float = 0.25
+    std_plus: float = 0.25
+    target_minus: float = 0.0
+    target_plus: float = 1.0
+    p_plus: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("mean_minus", "mean_plus", "target_minus", "target_plus"):
+            object.__setattr__(self, name, check_real(name, getattr(self, name)))
+        for name in ("std_minus", "std_plus"):
+            object.__setattr__(self, name, check_real(name, getattr(self, name), low=0.0,
+                                                      low_inclusive=False))
+        object.__setattr__(self, "p_plus", check_real("p_plus", self.p_plus, low=0.0, high=1.0))
+
+    def mean(self, cls: str) -> float:
+        """⟨x¹⟩ of class ``cls`` (eq. (7.2))."""
+        return self.mean_plus if check_class(cls) == "+" else self.mean_minus
+
+    def std(self, cls: str) -> float:
+        """Standard deviation of x¹ in class ``cls`` (eq. (7.3))."""
+        return self.std_plus if check_class(cls) == "+" else self.std_minus
+
+    def target(self, cls: str) -> float:
+        """The target x² of class ``cls``."""
+        return self.target_plus if check_class(cls) == "+" else self.target_minus
+
+    def y_mean(self, cls: str, w: float, b: float) -> float:
+        """Mean of the pre-activation y = w x¹ + b over class ``cls``."""
+        return w * self.mean(cls) + b
+
+    def y_std(self, cls: str, w: float) -> float:
+        """Standard deviation |w| std(x¹) of y = w x¹ + b over class ``cls``."""
+        return abs(w) * self.std(cls)
+
+    def draw(self, n: int, *, rng: np.random.Generator | int,
+             cls: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Draw ``n`` pairs (x¹, x²).
+
+        Parameters
+        ----------
+        n : int
+            Number of samples (> 0).
+        rng : numpy.random.Generator or int
+        cls : {'-', '+'}, optional
+            Draw only this class; by default each sample is '+' with probability ``p_plus``.
+
+        Returns
+        -------
+        x1, x2 : ndarray
+            Inputs and targets, each of length ``n``.
+        """
+        n = check_int("n", n, minimum=1)
+        rng = check_generator("rng", rng)
+        if cls is not None:
+            cls = check_class(cls)
+            return rng.normal(self.mean(cls), self.std(cls), n), np.full(n, self.target(cls))
+        plus = rng.random(n) < self.p_plus
+        z = rng.standard_normal(n)
+        return self.inputs(plus, z), self._pick(plus, self.target_minus, self.target_plus)
+
+    def inputs(self, plus: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """x¹ = ⟨x¹⟩_c + std_c z for the classes ``plus`` (bool, '+' where True) and standard
+        normal draws ``z`` of the same shape (no validation: inner kernel of the samplers)."""
+        return (self._pick(plus, self.mean_minus, self.mean_plus)
+                + self._pick(plus, self.std_minus, self.std_plus) * z)
+
+    @staticmethod
+    def _pick(plus: np.ndarray, minus_value: float, plus_value: float) -> np.ndarray:
+        return np.array([minus_value, plus_value])[np.asarray(plus).astype(np.intp)]
+
+    def least_squares_line(self) -> tuple[float, float]:
+        """(w, b) of the least-squares line of x² on x¹ over the whole data set.
+
+        w = cov(x¹, x²)/var(x¹) and b = ⟨x²⟩ − w⟨x¹⟩: the learning equilibrium of the
+        linear network f = y with the loss (7.5).  For the paper's data set
+        w = (1/4) / (1/4 + 0.25²) = 0.8 and b = 0.1.
+        """
+        p, q = self.p_plus, 1.0 - self.p_plus
+        d_mean = self.mean_plus - self.mean_minus
+        mean_x = q * self.mean_minus + p * self.mean_plus
+        mean_t = q * self.target_minus + p * self.target_plus
+        var_x = (q * self.std_minus**2 + p * self.std_plus**2) + p * q * d_mean**2
+        cov = p * q * d_mean * (self.target_plus - self.target_minus)
+        w = cov / var_x
+        return w, mean_t - w * mean_x
+
+
+#: The data set of the paper, eqs. (5.1), (7.2), (7.3)
+TWO_CLASSES = TwoClassData()
+
+
+@dataclass(frozen=True)
 class Composition:
     """A composition H(f(y) | t) of an activation and a loss (Sec. 6–7 of [B]).
 
     Parameters
     ----------
     activation : {"sigmoid", "relu", "piecewise_linear"}
+        One of ``TOY_ACTIVATIONS``.
     loss : {"mse", "cross_entropy", "power"}
     n : float
         Power of the ``"power"`` loss, n >= 2 (ignored otherwise; ``"mse"`` is n = 2).
@@ -76,7 +191,7 @@ class Composition:
     n: float = 2.0
 
     def __post_init__(self) -> None:
-        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("activation", self.activation, TOY_ACTIVATIONS)
         check_choice("loss", self.loss, LOSSES)
         n = check_real("n", self.n, low=2.0)
         object.__setattr__(self, "n", 2.0 if self.loss == "mse" else n)
@@ -105,23 +220,23 @@ class Composition:
         """Activation f(y): eqs. (7.4), (7.11), (7.16)."""
         y = np.asarray(y, dtype=float)
         if self.activation == "sigmoid":
-            return expit(y)
+            return sigmoid(y, exact_tails=True)
         if self.activation == "relu":
-            return np.where(y > 0, y, 0.0)
+            return _RELU(y)
         return np.where((y > 0) & (y < 1), y, 0.0)
 
     def df(self, y):
         """f′(y)."""
         y = np.asarray(y, dtype=float)
         if self.activation == "sigmoid":
-            return expit(y) * expit(-y)
+            return sigmoid_prime(y, exact_tails=True)
         return self.active(y).astype(float)
 
     def d2f(self, y):
         """f″(y) (zero for the piece-wise linear activations, away from the kinks)."""
         y = np.asarray(y, dtype=float)
         if self.activation == "sigmoid":
-            s, sm = expit(y), expit(-y)
+            s, sm = sigmoid(y, exact_tails=True), sigmoid(-y, exact_tails=True)
             return s * sm * (sm - s)
         return np.zeros(y.shape)
 
@@ -129,7 +244,7 @@ class Composition:
         """f(y) − t, computed without cancellation for the sigmoid (1 − σ(y) = σ(−y))."""
         y = np.asarray(y, dtype=float)
         if self.activation == "sigmoid" and t == 1.0:
-            return -expit(-y)
+            return -sigmoid(-y, exact_tails=True)
         return self.f(y) - t
 
     # -- loss and composition ---------------------------------------------
@@ -149,10 +264,10 @@ class Composition:
         """dH(f(y))/dy = H_f f′ (zero where f′ = 0)."""
         y = np.asarray(y, dtype=float)
         if self.activation == "sigmoid":  # fast path: every y is active, two expit calls
-            sm = expit(-y)
+            sm = sigmoid(-y, exact_tails=True)
             if self.loss == "cross_entropy":
-                return -sm if t == 1.0 else expit(y)  # f - t without cancellation
-            s = expit(y)
+                return -sm if t == 1.0 else sigmoid(y, exact_tails=True)  # f - t, no cancellation
+            s = sigmoid(y, exact_tails=True)
             r = -sm if t == 1.0 else s
             if self.n == 2.0:
                 return 2.0 * r * s * sm
@@ -176,7 +291,7 @@ class Composition:
         r = self.residual(y, t)
         if self.loss == "cross_entropy":
             if self.activation == "sigmoid":
-                return expit(y) * expit(-y)
+                return sigmoid_prime(y, exact_tails=True)
             f = np.where(act, self.f(y), 0.5)
             out = (1.0 - t) / (1.0 - f) ** 2 + t / f**2
         else:
@@ -219,8 +334,24 @@ class Composition:
         return (self.n - 2.0) / (self.n - 1.0)
 
 
-def rotation_angle(rule: str, cls: str, w: float = 1.0, b: float = 0.0) -> float:
+def rotation_angle(rule: str, cls: str, w: float = 1.0, b: float = 0.0, *,
+                   data: TwoClassData = TWO_CLASSES) -> float:
     """The angle θ± of the rotation (5.2) for class ``cls``.
+
+    Parameters
+    ----------
+    rule : {"class_mean", "equilibrium", "principal"}
+        One of ``THETA_RULES`` (below).
+    cls : {'-', '+'}
+    w, b : float
+        The parameters (used by the rule ``"equilibrium"`` only).
+    data : TwoClassData
+        The data set whose class mean and spread the rules use.
+
+    Returns
+    -------
+    float
+        θ± in radians.
 
     Rules (``THETA_RULES``):
 
@@ -238,7 +369,7 @@ def rotation_angle(rule: str, cls: str, w: float = 1.0, b: float = 0.0) -> float
     """
     cls = check_class(cls)
     check_choice("theta rule", rule, THETA_RULES)
-    mu, s = CLASS_MEAN[cls], CLASS_STD[cls]
+    mu, s = data.mean(cls), data.std(cls)
     if rule == "class_mean":
         return math.atan2(1.0, mu)
     if rule == "equilibrium":

@@ -1,7 +1,8 @@
 """Stochastic gradient descent of the toy model to learning equilibrium, eq. (2.3) of [B].
 
 ``q̇ = -γ d⟨H⟩_M / dq`` with q = (w, b), a mini-batch of M samples drawn from the
-dataset of eqs. (7.2)–(7.3) (classes '−' and '+' with probability 1/2 each, eq. (5.1)),
+data set of eqs. (7.2)–(7.3) (classes '−' and '+' with probability 1/2 each, eq. (5.1);
+:class:`bbdlib.duality.toy_model.TwoClassData`),
 vectorised over independent replicas: every step updates all replicas at once, so the
 only Python loop is over time.
 """
@@ -11,11 +12,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bbdlib.duality.toy_model import CLASS_MEAN, CLASS_STD, CLASS_TARGET, Composition, check_class
+from bbdlib.duality.toy_model import TWO_CLASSES, Composition, TwoClassData, check_class
 from bbdlib.validate import check_generator, check_int, check_real
 
-__all__ = ["TrainingResult", "train_sgd", "draw_dataset", "accuracy", "active_fraction",
+__all__ = ["TrainingResult", "train_sgd", "accuracy", "active_fraction", "EquilibriumJumps",
            "equilibrium_jumps"]
+
+
+def _check_composition(comp) -> Composition:
+    if not isinstance(comp, Composition):
+        raise TypeError(f"comp must be a Composition, got {type(comp).__name__}")
+    return comp
+
+
+def _check_data(data) -> TwoClassData:
+    if not isinstance(data, TwoClassData):
+        raise TypeError(f"data must be a TwoClassData, got {type(data).__name__}")
+    return data
 
 
 @dataclass(frozen=True)
@@ -65,29 +78,30 @@ class TrainingResult:
     batch: int
 
 
-def draw_dataset(n: int, *, rng: np.random.Generator | int, cls: str | None = None):
-    """Draw ``n`` pairs (x¹, x²) of eqs. (7.2)–(7.3).
-
-    With ``cls`` given, all samples are of that class; otherwise each class has
-    probability 1/2.  Returns ``(x1, x2)`` arrays.
-    """
-    n = check_int("n", n, minimum=1)
-    rng = check_generator("rng", rng)
-    if cls is not None:
-        cls = check_class(cls)
-        return (rng.normal(CLASS_MEAN[cls], CLASS_STD[cls], n), np.full(n, CLASS_TARGET[cls]))
-    t = (rng.random(n) < 0.5).astype(float)
-    x = np.where(t == 1.0, CLASS_MEAN["+"], CLASS_MEAN["-"]) + rng.standard_normal(n) * CLASS_STD["-"]
-    return x, t
-
-
 def accuracy(comp: Composition, w: float, b: float, *, n: int = 200_000,
-             rng: np.random.Generator | int = 0) -> float:
-    """Fraction of a fresh balanced sample classified right, predicting '+' iff f(y) > 1/2."""
+             rng: np.random.Generator | int = 0, data: TwoClassData = TWO_CLASSES) -> float:
+    """Fraction of a fresh sample of the data set classified right.
+
+    Parameters
+    ----------
+    comp : Composition
+    w, b : float
+        The parameters.
+    n : int
+        Number of fresh samples.
+    rng : numpy.random.Generator or int
+    data : TwoClassData
+        The data set; '+' is predicted iff f(y) > 1/2.
+
+    Returns
+    -------
+    float
+    """
     rng = check_generator("rng", rng)
-    x, t = draw_dataset(n, rng=rng)
+    data = _check_data(data)
+    x, t = data.draw(n, rng=rng)
     pred = comp.f(w * x + b) > 0.5
-    return float(np.mean(pred == (t == 1.0)))
+    return float(np.mean(pred == (t == data.target_plus)))
 
 
 def train_sgd(
@@ -101,6 +115,7 @@ def train_sgd(
     b0: float = 0.5,
     rng: np.random.Generator | int,
     record_every: int = 100,
+    data: TwoClassData = TWO_CLASSES,
 ) -> TrainingResult:
     """Train (w, b) by SGD (eq. (2.3) of [B]) in ``replicas`` independent copies.
 
@@ -122,9 +137,15 @@ def train_sgd(
     rng : numpy.random.Generator or int
     record_every : int
         Stride of the recorded replica-mean trajectory.
+    data : TwoClassData
+        The data set (each sample is '+' with probability ``data.p_plus``).
+
+    Returns
+    -------
+    TrainingResult
     """
-    if not isinstance(comp, Composition):
-        raise TypeError(f"comp must be a Composition, got {type(comp).__name__}")
+    comp = _check_composition(comp)
+    data = _check_data(data)
     gamma = check_real("gamma", gamma, low=0.0, low_inclusive=False)
     steps = check_int("steps", steps, minimum=8)
     replicas = check_int("replicas", replicas, minimum=2)
@@ -137,30 +158,33 @@ def train_sgd(
     w = np.full(replicas, w0)
     b = np.full(replicas, b0)
     half, q3 = steps // 2, (3 * steps) // 4
-    s_w = np.zeros(replicas); s_b = np.zeros(replicas)
-    s_ww = np.zeros(replicas); s_bb = np.zeros(replicas)
-    s3_w = np.zeros(replicas); s3_b = np.zeros(replicas)
-    s4_w = np.zeros(replicas); s4_b = np.zeros(replicas)
+    s_w, s_b, s_ww, s_bb = (np.zeros(replicas) for _ in range(4))     # second-half sums
+    s3_w, s3_b, s4_w, s4_b = (np.zeros(replicas) for _ in range(4))   # third and last quarter
     traj = []
     shape = (replicas, batch)
     chunk = 256  # draw the randomness for `chunk` steps at once
     for c0 in range(0, steps, chunk):
         m = min(chunk, steps - c0)
-        tt = (rng.random((m, *shape)) < 0.5)
-        xx = tt + CLASS_STD["-"] * rng.standard_normal((m, *shape))  # means 0 and 1
+        tt = (rng.random((m, *shape)) < data.p_plus)
+        xx = data.inputs(tt, rng.standard_normal((m, *shape)))
         for j in range(m):
             step = c0 + j
             x = xx[j]
             y = w[:, None] * x + b[:, None]
-            g = np.where(tt[j], comp.dH(y, 1.0), comp.dH(y, 0.0))
+            g = np.where(tt[j], comp.dH(y, data.target_plus), comp.dH(y, data.target_minus))
             w = w - gamma * (g * x).mean(axis=1)
             b = b - gamma * g.mean(axis=1)
             if step >= half:
-                s_w += w; s_b += b; s_ww += w * w; s_bb += b * b
+                s_w += w
+                s_b += b
+                s_ww += w * w
+                s_bb += b * b
                 if step < q3:
-                    s3_w += w; s3_b += b
+                    s3_w += w
+                    s3_b += b
                 else:
-                    s4_w += w; s4_b += b
+                    s4_w += w
+                    s4_b += b
             if step % record_every == 0:
                 traj.append((w.mean(), b.mean()))
     if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
@@ -184,24 +208,64 @@ def train_sgd(
 
 
 def active_fraction(comp: Composition, w, b, *, n: int = 20_000,
-                    rng: np.random.Generator | int = 0) -> np.ndarray:
-    """Fraction of a fresh balanced sample with f′(y) ≠ 0, for each (w, b) pair.
+                    rng: np.random.Generator | int = 0,
+                    data: TwoClassData = TWO_CLASSES) -> np.ndarray:
+    """Fraction of a fresh sample of the data set with f′(y) ≠ 0, for each (w, b) pair.
 
     Zero means a *dead* network: no input produces a gradient, so SGD is frozen.
+
+    Parameters
+    ----------
+    comp : Composition
+    w, b : array_like
+        Parameters (one pair per replica).
+    n : int
+        Number of fresh samples.
+    rng : numpy.random.Generator or int
+    data : TwoClassData
+
+    Returns
+    -------
+    ndarray
+        One fraction per (w, b) pair.
     """
-    if not isinstance(comp, Composition):
-        raise TypeError(f"comp must be a Composition, got {type(comp).__name__}")
+    comp = _check_composition(comp)
+    data = _check_data(data)
     rng = check_generator("rng", rng)
     n = check_int("n", n, minimum=1)
     w = np.atleast_1d(np.asarray(w, dtype=float))
     b = np.atleast_1d(np.asarray(b, dtype=float))
-    x, _ = draw_dataset(n, rng=rng)
+    x, _ = data.draw(n, rng=rng)
     return comp.active(w[:, None] * x[None, :] + b[:, None]).mean(axis=1)
+
+
+@dataclass(frozen=True)
+class EquilibriumJumps:
+    """Result of :func:`equilibrium_jumps`.
+
+    Attributes
+    ----------
+    changes : dict
+        ``{'-': array, '+': array}``: the recorded changes of q′ caused by the inputs of
+        each class (zeros included).
+    w_avg, b_avg : float
+        Time and replica average of the parameters over the recorded steps.
+    """
+
+    changes: dict
+    w_avg: float
+    b_avg: float
+
+    def abs_nonzero(self, cls: str) -> np.ndarray:
+        """|Δq′| of the inputs of class ``cls`` that changed q′."""
+        a = np.abs(self.changes[check_class(cls)])
+        return a[a > 0]
 
 
 def equilibrium_jumps(comp: Composition, w0: float, b0: float, *, gamma: float, steps: int,
                       thetas: dict, replicas: int = 32, burn_in: int = 1000,
-                      rng: np.random.Generator | int):
+                      rng: np.random.Generator | int,
+                      data: TwoClassData = TWO_CLASSES) -> EquilibriumJumps:
     """The *actual* SGD changes of q′ at learning equilibrium (mini-batch M = 1).
 
     Starting every replica at (w0, b0), run ``burn_in + steps`` SGD steps of eq. (2.3) with
@@ -210,15 +274,30 @@ def equilibrium_jumps(comp: Composition, w0: float, b0: float, *, gamma: float, 
     of that input.  Sec. 7 of [B] claims that at equilibrium these are distributed like the
     potential jumps at fixed (average) parameters.
 
+    Parameters
+    ----------
+    comp : Composition
+    w0, b0 : float
+        Starting parameters (the equilibrium of a previous training).
+    gamma : float
+        Learning rate γ > 0.
+    steps : int
+        Recorded SGD steps.
+    thetas : dict
+        The angle θ± of each class, ``{'-': θ₋, '+': θ₊}``.
+    replicas : int
+        Independent replicas.
+    burn_in : int
+        Unrecorded steps first.
+    rng : numpy.random.Generator or int
+    data : TwoClassData
+
     Returns
     -------
-    jumps : dict
-        ``{'-': array, '+': array}`` of the recorded changes (zeros included).
-    w_avg, b_avg : float
-        Time and replica average of the parameters over the recorded steps.
+    EquilibriumJumps
     """
-    if not isinstance(comp, Composition):
-        raise TypeError(f"comp must be a Composition, got {type(comp).__name__}")
+    comp = _check_composition(comp)
+    data = _check_data(data)
     gamma = check_real("gamma", gamma, low=0.0, low_inclusive=False)
     steps = check_int("steps", steps, minimum=1)
     replicas = check_int("replicas", replicas, minimum=1)
@@ -232,22 +311,23 @@ def equilibrium_jumps(comp: Composition, w0: float, b0: float, *, gamma: float, 
     w = np.full(replicas, check_real("w0", w0))
     b = np.full(replicas, check_real("b0", b0))
     total = burn_in + steps
-    tt = rng.random((total, replicas)) < 0.5
-    xx = tt + CLASS_STD["-"] * rng.standard_normal((total, replicas))
+    tt = rng.random((total, replicas)) < data.p_plus
+    xx = data.inputs(tt, rng.standard_normal((total, replicas)))
     rec_q = np.empty((steps, replicas))
     sw = sb = 0.0
     for i in range(total):
         x, t = xx[i], tt[i]
         y = w * x + b
-        g = np.where(t, comp.dH(y, 1.0), comp.dH(y, 0.0))
+        g = np.where(t, comp.dH(y, data.target_plus), comp.dH(y, data.target_minus))
         dw, db = -gamma * g * x, -gamma * g
         if i >= burn_in:
             rec_q[i - burn_in] = np.where(t, cp * dw + sp_ * db, cm * dw + sm_ * db)
-            sw += w.sum(); sb += b.sum()
+            sw += w.sum()
+            sb += b.sum()
         w = w + dw
         b = b + db
     if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
         raise FloatingPointError("SGD diverged (non-finite parameters); lower gamma")
     lab = tt[burn_in:]
     n = steps * replicas
-    return {"-": rec_q[~lab], "+": rec_q[lab]}, sw / n, sb / n
+    return EquilibriumJumps(changes={"-": rec_q[~lab], "+": rec_q[lab]}, w_avg=sw / n, b_avg=sb / n)

@@ -5,8 +5,15 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from bbdlib.duality.asymptotics import (APPENDIX_A_FORMS, ei_partial_sum, ei_series_terms, ei_tail_sum,
-                                exponential_integral, optimal_truncation, relative_error)
+from bbdlib.duality.asymptotics import (
+    APPENDIX_A_FORMS,
+    ei_partial_sum,
+    ei_series_terms,
+    ei_tail_sum,
+    exponential_integral,
+    optimal_truncation,
+    relative_error,
+)
 
 
 def test_ei_is_a_primitive_of_exp_over_x():
@@ -56,3 +63,12 @@ def test_bad_input():
         ei_tail_sum(800.0)
     with pytest.raises(TypeError, match="n_max"):
         ei_series_terms(1.0, 2.5)
+
+
+def test_series_converges_is_false_for_the_divergent_series():
+    from bbdlib.duality.asymptotics import series_converges
+    assert not series_converges(10.0) and not series_converges(-30.0)
+    # a sum that has settled passes: with N = 0 and 0 terms beyond it the two partial sums agree
+    assert series_converges(0.01, n_low=0.0, n_high=0.0)
+    with pytest.raises(ValueError, match="x"):
+        series_converges(0.0)

@@ -5,7 +5,14 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from bbdlib.duality.toy_model import Composition, check_class, rotation_angle
+from bbdlib.duality.toy_model import (
+    TOY_ACTIVATIONS,
+    TWO_CLASSES,
+    Composition,
+    TwoClassData,
+    check_class,
+    rotation_angle,
+)
 
 COMPOSITIONS = [
     Composition("sigmoid", "mse"),
@@ -136,3 +143,47 @@ def test_bad_input():
     assert check_class("\u2212") == "-"
     with pytest.raises(ValueError, match="theta rule"):
         rotation_angle("random", "+")
+
+
+def test_sigmoid_is_the_book_sigmoid_with_exact_tails():
+    """σ of the compositions is bbdlib.activations.sigmoid (exact tails: relative precision at y → -∞)."""
+    from scipy.special import expit
+
+    from bbdlib.activations import sigmoid
+    y = np.array([-700.0, -40.0, -1.0, 0.0, 3.0, 40.0])
+    comp = Composition("sigmoid", "mse")
+    np.testing.assert_array_equal(comp.f(y), sigmoid(y, exact_tails=True))
+    np.testing.assert_array_equal(comp.f(y), expit(y))
+    assert comp.f(np.array([-40.0]))[0] == pytest.approx(math.exp(-40.0), rel=1e-12)
+    assert TOY_ACTIVATIONS == ("sigmoid", "relu", "piecewise_linear")
+
+
+def test_two_class_data_set():
+    d = TWO_CLASSES
+    assert (d.mean("-"), d.mean("+"), d.std("-"), d.std("+")) == (0.0, 1.0, 0.25, 0.25)
+    assert (d.target("\u2212"), d.target("+"), d.p_plus) == (0.0, 1.0, 0.5)
+    assert d.y_mean("+", 2.0, -1.0) == 1.0 and d.y_std("-", -4.0) == 1.0
+    x, t = d.draw(200_000, rng=0)
+    assert np.mean(t) == pytest.approx(0.5, abs=0.005)
+    assert np.mean(x[t == 1]) == pytest.approx(1.0, abs=0.005)
+    assert np.std(x[t == 0]) == pytest.approx(0.25, abs=0.005)
+    xm, tm = d.draw(1000, rng=0, cls="\u2212")
+    assert abs(xm.mean()) < 0.05 and np.all(tm == 0.0)
+    np.testing.assert_array_equal(d.inputs(np.array([True, False]), np.array([1.0, 1.0])), [1.25, 0.25])
+    assert d.least_squares_line() == pytest.approx((0.8, 0.1), rel=1e-14)
+
+
+def test_two_class_data_least_squares_against_samples():
+    d = TwoClassData(mean_minus=-1.0, mean_plus=2.0, std_minus=0.5, std_plus=0.3, p_plus=0.3)
+    x, t = d.draw(400_000, rng=1)
+    w, b = np.polyfit(x, t, 1)
+    assert d.least_squares_line() == pytest.approx((w, b), abs=3e-3)
+
+
+def test_two_class_data_bad_input():
+    with pytest.raises(ValueError, match="std_plus"):
+        TwoClassData(std_plus=0.0)
+    with pytest.raises(ValueError, match="p_plus"):
+        TwoClassData(p_plus=1.5)
+    with pytest.raises(ValueError, match="cls must be one of"):
+        TWO_CLASSES.mean("0")

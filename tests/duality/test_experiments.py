@@ -1,0 +1,84 @@
+"""Tests of the end-to-end experiments of Sec. 7 of [B]: bbdlib.duality.experiments."""
+import math
+
+import pytest
+
+from bbdlib.duality.experiments import (
+    FIGURES,
+    ClassResult,
+    JumpComparison,
+    analyse_class,
+    compare_actual_and_potential_jumps,
+    figure_composition,
+    linear_least_squares,
+    plot_figure,
+    run_experiment,
+    slope_allowance,
+)
+from bbdlib.duality.toy_model import Composition, rotation_angle
+
+
+def test_figure_compositions_and_least_squares_line():
+    assert figure_composition(4) == Composition("relu", "power", 4.0)
+    assert set(FIGURES) == {1, 2, 3, 4, 5}
+    with pytest.raises(ValueError, match="figure"):
+        figure_composition(6)
+    w, b = linear_least_squares()
+    assert w == pytest.approx(0.8, rel=1e-15) and b == pytest.approx(0.1, rel=1e-14)
+
+
+def test_slope_allowance():
+    assert slope_allowance(2.0) == pytest.approx(math.log10(1.1 / 0.9) / 2)
+    assert slope_allowance(1.0, 0.05) == pytest.approx(math.log10(1.05 / 0.95))
+    with pytest.raises(ValueError, match="decades"):
+        slope_allowance(0.0)
+    with pytest.raises(ValueError, match="rel"):
+        slope_allowance(1.0, 1.0)
+
+
+def test_analyse_class_both_window_rules():
+    comp = Composition("relu", "power", 3)
+    r = analyse_class(comp, 0.864, 0.045, "-", n_samples=200_000, gamma=0.1, rng=0, n_boot=20,
+                      window_rule="critical")
+    assert isinstance(r, ClassResult) and r.cls == "-" and r.theta == pytest.approx(math.pi / 2)
+    assert r.fit is not None and abs(r.fit.k - 0.5) <= max(r.fit.half_width, slope_allowance(r.decades))
+    assert r.fit_text(2) == f"{r.fit.k:.2f}"
+    assert r.fit_text(3, interval=True).endswith(f"[{r.fit.ci_low:.3f}, {r.fit.ci_high:.3f}]")
+    # the asymptotic rule on the sigmoid: k = 1 over many decades
+    r1 = analyse_class(Composition("sigmoid", "cross_entropy"), 16.0, -8.0, "-", n_samples=100_000,
+                       gamma=1.0, rng=1, n_boot=20)
+    assert r1.has_range and abs(r1.k_jacobian - 1.0) < 0.05
+    with pytest.raises(ValueError, match="window_rule"):
+        analyse_class(comp, 0.8, 0.1, "-", n_samples=1000, gamma=0.1, rng=0, window_rule="any")
+
+
+def test_analyse_class_without_range():
+    # piece-wise linear + cross-entropy with θ = atan2(b, w): every '+' jump is equal
+    r = analyse_class(Composition("piecewise_linear", "cross_entropy"), 0.8, 0.1, "+", n_samples=10_000,
+                      gamma=0.1, theta_rule="equilibrium", rng=0)
+    assert r.fit is None and r.window is None and "degenerate" in r.note
+    assert r.fit_text() == "—" and r.decades == 0.0 and not r.has_range
+
+
+def test_run_experiment_with_fixed_parameters_and_plot():
+    import matplotlib
+    matplotlib.use("Agg")
+    res = run_experiment(figure_composition(5), gamma=0.1, n_samples=50_000, steps=100, replicas=2,
+                         batch=1, rng=0, n_boot=20, fixed_wb=linear_least_squares(), n_accuracy=10_000)
+    assert res.training is None and set(res.classes) == {"-", "+"}
+    assert res.classes["-"].jump_map.w == res.w
+    fig = plot_figure(res, 5, k_theory=2.0)
+    assert len(fig.axes) == 2 and "Figure 5" in fig._suptitle.get_text()
+
+
+def test_compare_actual_and_potential_jumps_at_tiny_gamma():
+    comp = Composition("relu", "power", 4)
+    th = {c: rotation_angle("class_mean", c) for c in "-+"}
+    out = compare_actual_and_potential_jumps(comp, 0.82, 0.08, gamma=1e-6, steps=1000, thetas=th,
+                                             replicas=20, burn_in=0, rng=0, potential_seed=[1, 2],
+                                             fit_seed=0, n_potential=50_000, n_boot=20)
+    for cls in "-+":
+        c = out[cls]
+        assert isinstance(c, JumpComparison) and c.cls == cls
+        assert c.ks < 0.05 and c.n_potential <= 50_000
+        assert c.w == pytest.approx(0.82, abs=1e-6)

@@ -1,0 +1,68 @@
+"""Tests of SGD to learning equilibrium in the toy model (eq. (2.3) of [B]): bbdlib.duality.training."""
+import pytest
+from scipy.stats import ks_2samp
+
+from bbdlib.duality.jumps import JumpMap
+from bbdlib.duality.toy_model import Composition, TwoClassData, rotation_angle
+from bbdlib.duality.training import EquilibriumJumps, accuracy, active_fraction, equilibrium_jumps, train_sgd
+
+
+def test_training_reaches_the_population_minimum():
+    """Sigmoid + cross-entropy is well specified for two equal-variance Gaussians: the
+    population minimiser is the Bayes log-odds, w = 1/0.25² = 16, b = -8."""
+    comp = Composition("sigmoid", "cross_entropy")
+    r = train_sgd(comp, gamma=1.0, steps=40_000, replicas=16, batch=16, rng=4)
+    assert r.w_mean == pytest.approx(16.0, abs=1.0)
+    assert r.b_mean == pytest.approx(-8.0, abs=0.5)
+    assert abs(r.drift_w) < 4 * r.drift_se_w + 0.1
+    acc = accuracy(comp, r.w_mean, r.b_mean, n=200_000, rng=5)
+    assert acc == pytest.approx(0.9772, abs=0.002)  # Bayes accuracy Φ(2)
+
+
+def test_training_uses_the_data_set():
+    """With the classes centred at ∓1/2 the Bayes log-odds is 16 x¹: SGD finds (w, b) = (16, 0)
+    instead of (16, -8), and the accuracy is measured on the same data set."""
+    data = TwoClassData(mean_minus=-0.5, mean_plus=0.5)
+    comp = Composition("sigmoid", "cross_entropy")
+    r = train_sgd(comp, gamma=1.0, steps=40_000, replicas=16, batch=16, rng=4, data=data)
+    assert r.w_mean == pytest.approx(16.0, abs=1.0)
+    assert r.b_mean == pytest.approx(0.0, abs=0.5)
+    assert accuracy(comp, r.w_mean, r.b_mean, n=200_000, rng=5, data=data) == pytest.approx(0.9772, abs=0.002)
+
+
+def test_active_fraction_dead_and_alive():
+    comp = Composition("piecewise_linear", "cross_entropy")
+    fr = active_fraction(comp, [0.8, 0.5], [0.1, -8.0], n=10_000, rng=0)
+    assert 0.6 < fr[0] < 0.8 and fr[1] == 0.0
+
+
+def test_equilibrium_jumps_match_potential_jumps_when_parameters_barely_move():
+    """With a tiny γ the parameters stay at (w0, b0), and the recorded SGD changes of q′
+    have the distribution of the potential jumps (two-sample KS)."""
+    comp = Composition("relu", "power", 4)
+    th = {c: rotation_angle("class_mean", c) for c in "-+"}
+    run = equilibrium_jumps(comp, 0.82, 0.08, gamma=1e-6, steps=2000, thetas=th, replicas=50,
+                            burn_in=0, rng=8)
+    assert isinstance(run, EquilibriumJumps)
+    assert run.w_avg == pytest.approx(0.82, abs=1e-6) and run.b_avg == pytest.approx(0.08, abs=1e-6)
+    for cls in "-+":
+        act = run.abs_nonzero(cls)
+        pot = JumpMap(comp, 0.82, 0.08, cls, 1e-6, th[cls]).sample(100_000, rng=9).abs_qdot
+        assert ks_2samp(act, pot).pvalue > 1e-3
+    assert run.changes["-"].size + run.changes["+"].size == 2000 * 50
+    with pytest.raises(ValueError, match="both classes"):
+        equilibrium_jumps(comp, 0.8, 0.1, gamma=0.1, steps=10, thetas={"-": 1.0}, rng=0)
+
+
+def test_bad_input():
+    comp = Composition("sigmoid", "mse")
+    with pytest.raises(ValueError, match="gamma must be > 0"):
+        train_sgd(comp, gamma=-1.0, steps=100, rng=0)
+    with pytest.raises(ValueError, match="steps must be >= 8"):
+        train_sgd(comp, gamma=1.0, steps=0, rng=0)
+    with pytest.raises(TypeError, match="comp must be a Composition"):
+        train_sgd("sigmoid", gamma=1.0, steps=100, rng=0)
+    with pytest.raises(TypeError, match="data must be a TwoClassData"):
+        accuracy(comp, 1.0, 0.0, data=None)
+    with pytest.raises(TypeError, match="comp must be a Composition"):
+        active_fraction(None, 1.0, 0.0)
