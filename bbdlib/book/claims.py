@@ -7,12 +7,15 @@ A chapter opens one :class:`Ledger` and states each claim through it::
     ledger.check(ref="eq. (6.11)", claim="sigmoid + MSE gives k = 1",
                  expected=1.0, measured=k_fit, tolerance=0.05)
 
-Three outcomes are possible, and each is *asserted*, so a notebook run by nbval
-fails as soon as the evidence stops supporting the status it records:
+Three outcomes are possible, and each is *asserted*: when the evidence stops supporting
+the status a chapter records, the record is kept with its numbers and a ``failure``
+message, the chapter runs on to its end, and its last cell, :meth:`Ledger.close`, raises
+:class:`ClaimFailed` listing every claim that flipped (so nbval, ``make book`` and
+``python -m bbdlib run`` fail the chapter, and the run's summary names every flip):
 
 ``reproduced``
     :meth:`Ledger.check` / :meth:`Ledger.check_symbolic`: the measured value agrees
-    with the paper's within the tolerance.  Otherwise :class:`ClaimFailed` is raised.
+    with the paper's within the tolerance.
 ``corrected``
     :meth:`Ledger.correction`: the printed value does *not* agree with the
     measurement, but a corrected value, derived in the chapter, does.  Both halves
@@ -29,15 +32,23 @@ repository root (the folder holding ``_config.yml``).  The Sphinx extension
 renders the scorecard and errata pages from them.
 
 Values may be numbers, numpy arrays (compared element-wise, the largest deviation
-counts), or sympy expressions (compared symbolically; the tolerance must then be 0).
+counts), booleans, strings, or sympy expressions (compared symbolically; the tolerance
+must then be 0).  ``expected`` and ``measured`` must be of the same kind (a bool is never
+compared with a number by truthiness); a NaN or infinite value is an error
+(:class:`ValueError`), never a status: a broken computation is not an erratum of the paper.
+The tolerance is a finite non-negative real number.  A second record of one claim (same
+ref and claim text) with another status is an error.  Ledgers are written as UTF-8
+whatever the locale, atomically, through a temporary file of their own.
 """
 from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
+import tempfile
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +109,9 @@ class Claim:
         Whether ``tolerance`` is relative.
     extra : dict
         Further keyword arguments of the ledger call, as JSON values.
+    failure : str or None
+        None if the evidence supports ``status``; else why it does not (the claim
+        flipped: the chapter's :meth:`Ledger.close` then raises).
     """
 
     paper: str
@@ -114,6 +128,7 @@ class Claim:
     evidence: str = ""
     rel: bool = False
     extra: dict = field(default_factory=dict)
+    failure: str | None = None
 
 
 def repo_root(start: Path | None = None) -> Path | None:
@@ -269,25 +284,79 @@ def _symbolic_difference(expected: Any, measured: Any) -> Any:
     return diff
 
 
+def _check_evidence(evidence: Any, what: str) -> None:
+    if not isinstance(evidence, str):
+        raise TypeError(f"evidence must be a string, got {type(evidence).__name__}")
+    if not evidence.strip():
+        raise ValueError(f"evidence must {what} (non-empty text)")
+
+
+def _kind_of_value(value: Any) -> str:
+    """``"symbolic"``, ``"bool"``, ``"str"`` or ``"number"`` (raises for anything else)."""
+    if _is_symbolic(value):
+        return "symbolic"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, numbers.Number):
+        return "number"
+    arr = np.asarray(value) if isinstance(value, (list, tuple, np.ndarray)) else None
+    if arr is not None and arr.dtype.kind in "iuf" and arr.size > 0:
+        return "number"
+    if arr is not None and arr.dtype.kind == "b" and arr.size > 0:
+        return "bool"
+    raise TypeError(f"cannot compare a value of type {type(value).__name__} ({value!r:.60}); "
+                    "give a number, a numeric array, a bool, a string or a sympy expression")
+
+
+def _check_tolerance(tolerance: Any) -> float:
+    if isinstance(tolerance, (bool, np.bool_)) or not isinstance(tolerance, numbers.Real):
+        raise TypeError(f"tolerance must be a real number, got {tolerance!r}")
+    if not math.isfinite(float(tolerance)) or tolerance < 0:
+        raise ValueError(f"tolerance must be a finite non-negative number, got {tolerance!r}")
+    return float(tolerance)
+
+
 def _agree(expected: Any, measured: Any, tolerance: Any, rel: bool) -> tuple[bool, Any]:
-    """Return (agrees, deviation)."""
-    if _is_symbolic(expected) or _is_symbolic(measured):
-        if tolerance not in (0, None):
+    """Return (agrees, deviation).
+
+    Raises
+    ------
+    TypeError
+        If ``expected`` and ``measured`` are of different kinds, or the tolerance is not a
+        real number.
+    ValueError
+        If either value is NaN or infinite, or the tolerance is negative or not finite.
+    """
+    if tolerance is None:
+        tolerance = 0
+    tol = _check_tolerance(tolerance)
+    k_exp, k_meas = _kind_of_value(expected), _kind_of_value(measured)
+    if "symbolic" in (k_exp, k_meas):
+        if tol != 0:
             raise ValueError("symbolic claims are exact: pass tolerance=0")
         import sympy
 
         diff = _symbolic_difference(expected, measured)
         if isinstance(diff, sympy.MatrixBase):
             return bool(diff.is_zero_matrix), diff
+        if diff.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+            raise ValueError(f"the symbolic difference is not finite ({diff}): an error, not a status")
         return bool(diff == 0), diff
-    if isinstance(expected, (bool, np.bool_)) or isinstance(measured, (bool, np.bool_)):
-        return bool(expected) == bool(measured), None
-    if isinstance(expected, str) or isinstance(measured, str):
+    if k_exp != k_meas:
+        raise TypeError(f"expected is a {k_exp} ({expected!r:.60}) but measured is a {k_meas} "
+                        f"({measured!r:.60}): compare values of the same kind")
+    if k_exp == "bool":
+        return bool(np.all(np.asarray(expected) == np.asarray(measured))), None
+    if k_exp == "str":
         return expected == measured, None
-    if tolerance is None or not (isinstance(tolerance, (int, float, np.floating)) and tolerance >= 0):
-        raise ValueError(f"tolerance must be a non-negative number, got {tolerance!r}")
+    for name, value in (("expected", expected), ("measured", measured)):
+        if not np.all(np.isfinite(np.asarray(value, dtype=complex))):
+            raise ValueError(f"{name} is NaN or infinite ({value!r:.60}): a broken computation is "
+                             "an error, never a status")
     dev = _deviation(expected, measured, rel)
-    return dev <= tolerance, dev
+    return dev <= tol, dev
 
 
 class Ledger:
@@ -337,7 +406,7 @@ class Ledger:
         self.records: list[Claim] = []
         self.path = claims_dir() / (chapter.removeprefix("chapters/").replace("/", "__") + ".json")
         if not reset and self.path.is_file():
-            self.records = [Claim(**r) for r in json.loads(self.path.read_text())["claims"]]
+            self.records = [Claim(**r) for r in json.loads(self.path.read_text(encoding="utf-8"))["claims"]]
         self._write()
 
     # -- the three statuses -------------------------------------------------
@@ -390,20 +459,22 @@ class Ledger:
 
         Raises
         ------
-        ClaimFailed
-            If ``measured`` deviates from ``expected`` by more than ``tolerance``.
-        ValueError
-            For an invalid paper, ref, claim or tolerance.
+        ValueError, TypeError
+            For an invalid paper, ref, claim, kind or tolerance, values of different kinds,
+            a NaN or infinite value, or a second record of the claim with another status.
+
+        Notes
+        -----
+        If ``measured`` deviates from ``expected`` by more than ``tolerance`` the record is
+        kept with its ``failure`` set (the claim flipped) and :meth:`close` raises.
         """
         ok, dev = _agree(expected, measured, tolerance, rel)
         rec = self._record(paper, ref, claim, expected, measured, tolerance, "reproduced",
                            dev, None, evidence, rel, extra, kind)
-        if not ok:
-            raise ClaimFailed(
-                f"[{rec.paper} {ref}] {claim}: expected {rec.expected}, measured {rec.measured}, "
-                f"deviation {rec.deviation} > tolerance {rec.tolerance}"
-            )
-        return self._add(rec)
+        failure = None if ok else (
+            f"expected {rec.expected}, measured {rec.measured}, "
+            f"deviation {rec.deviation} > tolerance {rec.tolerance}")
+        return self._add(rec, failure)
 
     def check_symbolic(
         self, *, paper: str | None = None, ref: str, claim: str, expected: Any, measured: Any,
@@ -432,10 +503,10 @@ class Ledger:
         Claim
             The record, with status ``"reproduced"``.
 
-        Raises
-        ------
-        ClaimFailed
-            If the difference does not simplify to zero.
+        Notes
+        -----
+        If the difference does not simplify to zero the record is kept with its
+        ``failure`` set and :meth:`close` raises.
         """
         return self.check(paper=paper, ref=ref, claim=claim, expected=expected,
                           measured=measured, tolerance=0, evidence=evidence, kind=kind, **extra)
@@ -493,30 +564,29 @@ class Ledger:
 
         Raises
         ------
-        ClaimFailed
-            If the printed value agrees with the measurement, or the corrected one
-            does not.
-        ValueError
-            If ``evidence`` is empty, or for an invalid paper, ref, claim or tolerance.
+        ValueError, TypeError
+            If ``evidence`` is empty, or as for :meth:`check`.
+
+        Notes
+        -----
+        If the printed value agrees with the measurement, or the corrected one does not,
+        the record is kept with its ``failure`` set and :meth:`close` raises.
         """
-        if not evidence:
-            raise ValueError("evidence must say what the correction is and how it is shown")
+        _check_evidence(evidence, "say what the correction is and how it is shown")
         ok_printed, dev_printed = _agree(printed, measured, tolerance, rel)
         ok, dev = _agree(expected, measured, tolerance, rel)
         rec = self._record(paper, ref, claim, expected, measured, tolerance, "corrected",
                            dev, printed, evidence, rel,
                            {**extra, "deviation_from_printed": _jsonable(dev_printed)}, kind)
+        failure = None
         if ok_printed:
-            raise ClaimFailed(
-                f"[{rec.paper} {ref}] {claim}: declared a correction, but the printed value "
-                f"{rec.printed} agrees with the measurement {rec.measured}; record it with check()"
-            )
-        if not ok:
-            raise ClaimFailed(
-                f"[{rec.paper} {ref}] {claim}: the corrected value {rec.expected} does not agree "
-                f"with the measurement {rec.measured} (deviation {rec.deviation})"
-            )
-        return self._add(rec)
+            failure = (f"declared a correction, but the printed value {rec.printed} agrees with the "
+                       f"measurement {rec.measured} (deviation {_jsonable(dev_printed)} <= tolerance "
+                       f"{rec.tolerance}); record it with check()")
+        elif not ok:
+            failure = (f"the corrected value {rec.expected} does not agree with the measurement "
+                       f"{rec.measured} (deviation {rec.deviation} > tolerance {rec.tolerance})")
+        return self._add(rec, failure)
 
     def not_reproduced(
         self,
@@ -565,22 +635,22 @@ class Ledger:
 
         Raises
         ------
-        ClaimFailed
-            If ``measured`` agrees with ``expected`` within ``tolerance``.
-        ValueError
-            If ``evidence`` is empty, or for an invalid paper, ref, claim or tolerance.
+        ValueError, TypeError
+            If ``evidence`` is empty, or as for :meth:`check`.
+
+        Notes
+        -----
+        If ``measured`` agrees with ``expected`` within ``tolerance`` the record is kept
+        with its ``failure`` set and :meth:`close` raises.
         """
-        if not evidence:
-            raise ValueError("evidence must say why the claim does not hold")
+        _check_evidence(evidence, "say why the claim does not hold")
         ok, dev = _agree(expected, measured, tolerance, rel)
         rec = self._record(paper, ref, claim, expected, measured, tolerance, "not reproduced",
                            dev, expected, evidence, rel, extra, kind)
-        if ok:
-            raise ClaimFailed(
-                f"[{rec.paper} {ref}] {claim}: recorded as not reproduced, but the measurement "
-                f"{rec.measured} agrees with {rec.expected} within {rec.tolerance}"
-            )
-        return self._add(rec)
+        failure = None if not ok else (
+            f"recorded as not reproduced, but the measurement {rec.measured} agrees with "
+            f"{rec.expected} (deviation {rec.deviation} <= tolerance {rec.tolerance})")
+        return self._add(rec, failure)
 
     def assess(self, *, declared: str, **kwargs: Any) -> Claim:
         """Record a claim with the status the chapter *declares* for it, and assert it.
@@ -589,7 +659,7 @@ class Ledger:
         per exponent, ...): the chapter states, in its source, the status each claim has
         at its default parameters (``declared`` is ``"reproduced"`` or ``"not
         reproduced"``), and this calls :meth:`check` or :meth:`not_reproduced`, both of
-        which raise :class:`ClaimFailed` when the evidence disagrees.  Choosing the status
+        which mark the record failed when the evidence disagrees (:meth:`close` raises).  Choosing the status
         from the outcome instead (``check if ok else not_reproduced``) would make a test
         that cannot fail.
 
@@ -607,10 +677,13 @@ class Ledger:
 
         Raises
         ------
-        ClaimFailed
-            If the evidence does not support the declared status.
         ValueError
-            If ``declared`` is neither status.
+            If ``declared`` is neither status (or as for :meth:`check`).
+
+        Notes
+        -----
+        If the evidence does not support the declared status the record is kept with its
+        ``failure`` set and :meth:`close` raises.
         """
         if declared == "reproduced":
             return self.check(**kwargs)
@@ -633,6 +706,8 @@ class Ledger:
                 raise ValueError(f"{name} must be a non-empty string")
         if not isinstance(evidence, str):
             raise TypeError("evidence must be a string")
+        if evidence and not evidence.strip():
+            raise ValueError("evidence must be text, not only whitespace")
         if kind is None:
             kind = "exact" if (_is_symbolic(expected) or _is_symbolic(measured)) else "measured"
         if kind not in KINDS:
@@ -644,7 +719,13 @@ class Ledger:
             evidence=evidence, rel=bool(rel), extra=_jsonable(extra),
         )
 
-    def _add(self, rec: Claim) -> Claim:
+    def _add(self, rec: Claim, failure: str | None = None) -> Claim:
+        for old in self.records:
+            if (old.ref, old.claim) == (rec.ref, rec.claim) and old.status != rec.status:
+                raise ValueError(f"[{rec.paper} {rec.ref}] {rec.claim!r} is already recorded as "
+                                 f"{old.status!r}; a second record as {rec.status!r} contradicts it")
+        if failure is not None:
+            rec = replace(rec, failure=f"[{rec.paper} {rec.ref}] {rec.claim}: {failure}")
         self.records.append(rec)
         self._write()
         return rec
@@ -652,9 +733,56 @@ class Ledger:
     def _write(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = {"chapter": self.chapter, "claims": [asdict(r) for r in self.records]}
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False))
-        tmp.replace(self.path)
+        run_id = os.environ.get("BBD_RUN_ID")
+        if run_id:
+            payload["run_id"] = run_id
+        # A temporary file of this process's own, so that two writers never share one.
+        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(payload, indent=1, ensure_ascii=False))
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def failures(self) -> list[Claim]:
+        """The records whose evidence no longer supports their status (claims that flipped).
+
+        Returns
+        -------
+        list of Claim
+            In the order they were recorded; empty if every claim held.
+        """
+        return [r for r in self.records if r.failure is not None]
+
+    def close(self):
+        """The chapter's last ledger cell: the table of records, or :class:`ClaimFailed`.
+
+        Returns
+        -------
+        IPython.display.Markdown
+            :meth:`table`, if every claim held.
+
+        Raises
+        ------
+        ClaimFailed
+            If any claim flipped: the table is displayed first, and the message lists every
+            failed record with its numbers, so the chapter fails (nbval, ``make book``,
+            ``python -m bbdlib run``) after running to its end.
+        """
+        failed = self.failures()
+        if not failed:
+            return self.table()
+        try:
+            from IPython.display import display
+
+            display(self.table())
+        except ImportError:  # pragma: no cover - IPython is a dependency of the book
+            pass
+        lines = "\n".join(f"  - {r.failure} (declared {r.status!r})" for r in failed)
+        raise ClaimFailed(f"{len(failed)} of {len(self.records)} claims of {self.chapter} no longer hold "
+                          f"their declared status:\n{lines}")
 
     def summary(self) -> dict[str, int]:
         """Counts by status, e.g. for a closing sentence of a chapter.
@@ -669,20 +797,29 @@ class Ledger:
     def table(self):
         """The chapter's records as a Markdown table, for the chapter's last cell.
 
+        Values are shown as on the scorecard (:func:`bbdlib.book.sphinx.claims.format_value`):
+        numbers, formulas in Unicode, an array as its size and largest deviation; Markdown
+        characters in them are escaped, so the table renders as written (the book renders
+        ``text/markdown`` outputs as MyST, ``nb_render_markdown_format`` in ``_config.yml``).
+
         Returns
         -------
         IPython.display.Markdown
-            One row per record: paper, ref, claim, expected, measured, tolerance, status.
+            One row per record: ref, status (and kind), claim, printed, measured, tolerance.
         """
+        import re
+
         from IPython.display import Markdown
 
-        rows = ["| paper | ref | claim | expected | measured | tolerance | status |",
-                "|---|---|---|---|---|---|---|"]
+        from bbdlib.book.sphinx.claims import format_value, measured_text, printed_text, unicode_math
+
+        def esc(text: str) -> str:
+            return re.sub(r"([\\`*_{}\[\]<>|$#~^])", r"\\\1", text)
+
+        rows = ["| ref | status | claim | printed | measured | tolerance |",
+                "|---|---|---|---|---|---|"]
         for r in self.records:
-            def fmt(v):
-                if isinstance(v, float):
-                    return f"{v:.4g}"
-                return str(v).replace("|", "\\|")
-            rows.append(f"| {r.paper} | {r.ref} | {fmt(r.claim)} | {fmt(r.expected)} | "
-                        f"{fmt(r.measured)} | {fmt(r.tolerance)} | {r.status} |")
+            tol = format_value(r.tolerance) + (" (rel.)" if r.rel and r.tolerance else "")
+            rows.append(f"| {esc(unicode_math(r.ref))} | {esc(r.status)} ({r.kind}) | {esc(unicode_math(r.claim))} | "
+                        f"{esc(printed_text(r))} | {esc(measured_text(r))} | {esc(tol)} |")
         return Markdown("\n".join(rows))
