@@ -7,7 +7,9 @@ vectorised over times.  The energy currents of Sec. 4 need ``Ẋ, Ẍ`` (the inp
 * :class:`ConstantDrive`: a fixed training pair (``Ẋ = Ẍ = Ẏ = 0``);
 * :class:`OscillatingDrive`: ``X(t) = X0 + A sin(ωt + φ)`` and optionally a moving target;
 * :class:`SampleStream`: a stream of training samples, each shown for a dwell time, switched
-  abruptly (SGD) or blended smoothly.
+  abruptly (SGD) or blended smoothly;
+* :class:`DriveBatch`: one drive per replica of a batch integrated together (inputs and targets
+  gain a replica axis before the width axis).
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import numpy as np
 from bbdlib.bulk_boundary.network import Network
 from bbdlib.validate import check_array, check_real
 
-__all__ = ["Drive", "ConstantDrive", "OscillatingDrive", "SampleStream"]
+__all__ = ["Drive", "ConstantDrive", "OscillatingDrive", "SampleStream", "DriveBatch"]
 
 
 class Drive:
@@ -144,3 +146,81 @@ class SampleStream(Drive):
     def targets(self, t):
         Y, Yd, _ = self._blend(self.Ys, t)
         return Y, Yd
+
+
+class DriveBatch(Drive):
+    """One drive per replica: ``inputs(t)`` and ``targets(t)`` have shape ``(*t.shape, R, N)``.
+
+    Replicas driven by fixed pairs, or by oscillating inputs, are evaluated in one vectorised
+    call; other mixtures stack the members' outputs.
+
+    Parameters
+    ----------
+    drives : sequence of Drive
+        The members, all with the same input and target widths (at least one).
+    """
+
+    def __init__(self, drives) -> None:
+        if isinstance(drives, Drive) or not hasattr(drives, "__len__"):
+            raise TypeError("drives must be a sequence of drives")
+        drives = tuple(drives)
+        if not drives:
+            raise ValueError("drives must hold at least one drive")
+        for r, d in enumerate(drives):
+            if not isinstance(d, Drive) or isinstance(d, DriveBatch):
+                raise TypeError(f"drives[{r}] must be a ConstantDrive, OscillatingDrive or SampleStream, "
+                                f"got {type(d).__name__}")
+            if (d.n_in, d.n_out) != (drives[0].n_in, drives[0].n_out):
+                raise ValueError(f"the members of drives disagree in shape: drives[{r}] has widths "
+                                 f"({d.n_in}, {d.n_out}), drives[0] ({drives[0].n_in}, {drives[0].n_out})")
+        self.drives = drives
+        self.n_in, self.n_out = drives[0].n_in, drives[0].n_out
+        self._kind = None
+        if all(type(d) is ConstantDrive for d in drives):
+            self._kind = "constant"
+            self._X = np.stack([d.X for d in drives])
+            self._Y = np.stack([d.Y for d in drives])
+        elif all(type(d) is OscillatingDrive for d in drives):
+            self._kind = "oscillating"
+            self._osc = OscillatingDrive.__new__(OscillatingDrive)
+            o = self._osc
+            o.X0 = np.stack([d.X0 for d in drives])
+            o.A = np.stack([d.A for d in drives])
+            o.phase = np.stack([d.phase for d in drives])
+            o.omega = np.array([[d.omega] for d in drives])
+            o.Y = np.stack([d.Y for d in drives])
+            o.B = np.stack([d.B for d in drives])
+            o.psi = np.stack([d.psi for d in drives])
+
+    @property
+    def n_replicas(self) -> int:
+        """``R``, the number of members."""
+        return len(self.drives)
+
+    def __len__(self) -> int:
+        return len(self.drives)
+
+    def _stack(self, which, t):
+        parts = [getattr(d, which)(t) for d in self.drives]
+        return tuple(np.stack([p[k] for p in parts], axis=-2) for k in range(len(parts[0])))
+
+    def inputs(self, t):
+        if self._kind == "constant":
+            X = np.broadcast_to(self._X, (*np.shape(t), *self._X.shape)).copy()
+            return X, np.zeros_like(X), np.zeros_like(X)
+        if self._kind == "oscillating":
+            o = self._osc
+            arg = o.omega * np.asarray(t, dtype=float)[..., None, None] + o.phase
+            s, c = np.sin(arg), np.cos(arg)
+            return o.X0 + o.A * s, o.omega * o.A * c, -o.omega**2 * o.A * s
+        return self._stack("inputs", t)
+
+    def targets(self, t):
+        if self._kind == "constant":
+            Y = np.broadcast_to(self._Y, (*np.shape(t), *self._Y.shape)).copy()
+            return Y, np.zeros_like(Y)
+        if self._kind == "oscillating":
+            o = self._osc
+            arg = o.omega * np.asarray(t, dtype=float)[..., None, None] + o.psi
+            return o.Y + o.B * np.sin(arg), o.omega * o.B * np.cos(arg)
+        return self._stack("targets", t)

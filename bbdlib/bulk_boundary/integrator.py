@@ -18,6 +18,21 @@ Methods (all *conformal symplectic*: one step maps the symplectic form
 ``"cs4"``         order 4.  Yoshida's triple-jump composition of ``cs2`` with weights
                   ``w1 = 1/(2 - 2^{1/3})``, ``w0 = 1 - 2 w1``; the contractions multiply
                   to ``e^{-γh}``.
+``"rkn4"``        order 4.  Blanes & Moan's symmetric splitting SRKN₆ᵇ of Runge–Kutta–Nyström
+                  type: ``K(b1 h) F(a1 h) K(b2 h) ... F(a1 h) K(b1 h)``, 6 gradients per step.
+``"rkn6"``        order 6.  Blanes & Moan's SRKN₁₁ᵇ, the same pattern with 11 drifts,
+                  11 gradients per step.
+
+The two RKN splittings use the same exact kick and damped-drift flows as ``cs2``, so they stay
+conformal symplectic with contraction exactly ``e^{-γh}`` (the drift weights sum to 1).  Their
+free weights satisfy fewer order conditions than a general composition needs because the kick
+commutes with ``[K, [K, F]]`` (a force field ``f(θ, t)·∂_v``): the damped drift keeps the
+Nyström structure of ``½|v|² + ℓ``.  Coefficients: S. Blanes and P. C. Moan, *J. Comput. Appl.
+Math.* 142 (2002) 313–330, Table 3 (as printed there; the orders are measured in the tests).
+
+Every method accepts a batch of replicas: ``theta0`` and ``v0`` of shape ``(R, P)`` are
+integrated together, one vectorised gradient per stage for all of them, optionally each with its
+own drive (:class:`~bbdlib.bulk_boundary.drives.DriveBatch`).
 
 Each method is a :class:`Scheme` in :data:`SCHEMES` that declares its ``order`` next to its
 ``step`` (as diffrax's solvers do).  The limits of Sec. 2 (SGD (2), gradient flow (3)) and the
@@ -25,17 +40,18 @@ general-purpose reference solver are in :mod:`bbdlib.bulk_boundary.limits`.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from bbdlib.bulk_boundary.drives import Drive
+from bbdlib.bulk_boundary.drives import Drive, DriveBatch
 from bbdlib.bulk_boundary.network import Network
 from bbdlib.validate import check_choice, check_int, check_real
 
 __all__ = [
-    "Scheme", "SCHEMES", "METHODS", "ORDERS", "Trajectory", "LossGradient",
+    "Scheme", "SCHEMES", "METHODS", "ORDERS", "GRADIENTS", "Trajectory", "LossGradient",
     "integrate", "iter_integrate", "step_map", "local_error_estimate",
 ]
 
@@ -43,7 +59,12 @@ __all__ = [
 # --------------------------------------------------------------------------- trajectory
 @dataclass(frozen=True)
 class Trajectory:
-    """Saved states of an integration: ``theta[n], v[n]`` at times ``t[n]``."""
+    """Saved states of an integration: ``theta[n], v[n]`` at times ``t[n]``.
+
+    For a batch of ``R`` replicas, ``theta`` and ``v`` have shape ``(T, R, P)`` and
+    :meth:`replica` returns the trajectory of one of them (the form the energies, currents and
+    continuity residuals of Sec. 4 take).
+    """
 
     net: Network
     gamma: float
@@ -57,22 +78,76 @@ class Trajectory:
     def __len__(self) -> int:
         return self.t.size
 
+    @property
+    def n_replicas(self) -> int | None:
+        """Number of replicas integrated together, ``None`` for a single trajectory."""
+        return None if self.theta.ndim == 2 else self.theta.shape[1]
+
+    def replica(self, r: int) -> Trajectory:
+        """The trajectory of replica ``r`` of a batch (with its own drive).
+
+        Parameters
+        ----------
+        r : int
+            Index ``0 <= r < n_replicas``.
+
+        Returns
+        -------
+        Trajectory
+            ``theta``, ``v`` of shape ``(T, P)``.
+        """
+        if self.n_replicas is None:
+            raise ValueError("replica() needs a batch of replicas; this trajectory is a single one")
+        r = check_int("r", r, minimum=0, maximum=self.n_replicas - 1)
+        drive = self.drive.drives[r] if isinstance(self.drive, DriveBatch) else self.drive
+        return Trajectory(self.net, self.gamma, drive, self.t, self.theta[:, r], self.v[:, r], self.method, self.h)
+
+    def replicas(self) -> list[Trajectory]:
+        """All replicas of a batch, as single trajectories (see :meth:`replica`)."""
+        return [self.replica(r) for r in range(self.n_replicas or 0)]
+
+
+def _check_state(net, name, x):
+    """A flat state ``(P,)`` or a batch ``(R, P)``; a ragged batch is refused naming ``name``."""
+    if isinstance(x, (list, tuple)) and len(x) and all(np.ndim(m) >= 1 for m in x):
+        shapes = {np.shape(m) for m in x}
+        if len(shapes) > 1:
+            raise ValueError(f"the members of the batch {name} disagree in shape: {sorted(shapes)}")
+    try:
+        arr = net.check_theta(name, x)
+    except ValueError as err:
+        if "finite" in str(err) or name in str(err):
+            raise
+        raise ValueError(f"{name}: {err}") from err
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{name} must be a flat parameter vector (P,) or a batch (R, P), got shape {arr.shape}")
+    return arr
+
 
 def _validate(net, theta0, v0, gamma, drive, h, n_steps, method):
     if not isinstance(net, Network):
         raise TypeError(f"net must be a bbdlib.bulk_boundary.network.Network, got {type(net).__name__}")
-    theta0 = net.check_theta("theta0", theta0)
-    v0 = net.check_theta("v0", v0)
-    if theta0.ndim != 1 or v0.ndim != 1:
-        raise ValueError("theta0 and v0 must be flat parameter vectors")
-    gamma = check_real("gamma", gamma, low=0.0, low_inclusive=False)
-    if not isinstance(drive, Drive):
-        raise TypeError("drive must be a ConstantDrive, OscillatingDrive or SampleStream")
-    drive.check_against(net)
+    method = check_choice("method", method, METHODS)
     h = check_real("h", h, low=0.0, low_inclusive=False)
     n_steps = check_int("n_steps", n_steps, minimum=1)
-    method = check_choice("method", method, METHODS)
-    return theta0.copy(), v0.copy(), gamma, h, n_steps, method
+    gamma = check_real("gamma", gamma, low=0.0, low_inclusive=False)
+    theta0 = _check_state(net, "theta0", theta0)
+    v0 = _check_state(net, "v0", v0)
+    if isinstance(drive, (list, tuple)):
+        drive = DriveBatch(drive)
+    if not isinstance(drive, Drive):
+        raise TypeError("drive must be a ConstantDrive, OscillatingDrive, SampleStream or DriveBatch")
+    drive.check_against(net)
+    R = {a.shape[0] for a in (theta0, v0) if a.ndim == 2}
+    if isinstance(drive, DriveBatch):
+        R.add(drive.n_replicas)
+    if len(R) > 1:
+        raise ValueError(f"the batch sizes of theta0 {theta0.shape}, v0 {v0.shape} and drive "
+                         f"({getattr(drive, 'n_replicas', None)} replicas) disagree")
+    if R:
+        shape = (R.pop(), net.n_params)
+        theta0, v0 = np.broadcast_to(theta0, shape), np.broadcast_to(v0, shape)
+    return theta0.copy(), v0.copy(), gamma, drive, h, n_steps, method
 
 
 class LossGradient:
@@ -124,6 +199,57 @@ def _cs4_step(q, v, g, t, h, gamma, force):
     return g, t + h
 
 
+def _drift(q, v, tau, gamma):
+    """The exact damped drift over ``tau`` (any sign): ``θ += (1 - e^{-γτ})/γ v``, ``v *= e^{-γτ}``."""
+    q += (-math.expm1(-gamma * tau) / gamma) * v
+    v *= math.exp(-gamma * tau)
+
+
+def _splitting(b: tuple[float, ...], a: tuple[float, ...]) -> Callable:
+    """A symmetric kick–damped-drift–kick step ``K(b0 h) F(a0 h) K(b1 h) ... F(a_{m-1} h) K(b_m h)``.
+
+    ``b`` has one more weight than ``a``; the last kick's gradient is the next step's first
+    (first-same-as-last), so a step costs ``len(a)`` gradients.
+    """
+    bs, as_ = tuple(float(x) for x in b), tuple(float(x) for x in a)
+
+    def step(q, v, g, t, h, gamma, force):
+        for bk, ak in zip(bs, as_):
+            v -= (bk * h) * g
+            _drift(q, v, ak * h, gamma)
+            t = t + ak * h
+            g = force(q, t)
+        v -= (bs[-1] * h) * g
+        return g, t
+
+    return step
+
+
+def _symmetric(first: tuple[float, ...], middle: float) -> tuple[float, ...]:
+    """``(c1, ..., ck, middle, ck, ..., c1)``."""
+    return (*first, middle, *first[::-1])
+
+
+def _symmetric_pair(first: tuple[float, ...]) -> tuple[float, ...]:
+    """``(c1, ..., ck, ck, ..., c1)`` (no middle weight)."""
+    return (*first, *first[::-1])
+
+
+# Blanes & Moan (2002), Table 3: SRKN_6^b (order 4) and SRKN_11^b (order 6), kicks b, drifts a.
+_BM4_B = (0.0829844064174052, 0.396309801498368, -0.0390563049223486)
+_BM4_A = (0.245298957184271, 0.604872665711080)
+_RKN4_B = _symmetric(_BM4_B, 1.0 - 2.0 * sum(_BM4_B))
+_RKN4_A = _symmetric_pair((*_BM4_A, 0.5 - sum(_BM4_A)))
+_BM6_B = (0.0414649985182624, 0.198128671918067, -0.0400061921041533, 0.0752539843015807,
+          -0.0115113874206879)
+_BM6_A = (0.123229775946271, 0.290553797799558, -0.127049212625417, -0.246331761062075,
+          0.357208872795928)
+_RKN6_B = _symmetric_pair((*_BM6_B, 0.5 - sum(_BM6_B)))
+_RKN6_A = _symmetric(_BM6_A, 1.0 - 2.0 * sum(_BM6_A))
+_rkn4_step = _splitting(_RKN4_B, _RKN4_A)
+_rkn6_step = _splitting(_RKN6_B, _RKN6_A)
+
+
 @dataclass(frozen=True)
 class Scheme:
     """A conformal symplectic method for eq. (4): its order next to its step.
@@ -134,29 +260,49 @@ class Scheme:
         Key in :data:`SCHEMES`.
     order : int
         Global order of accuracy.
+    gradients : int
+        Gradient evaluations per step (first-same-as-last counted once).
     step : callable
         ``step(q, v, g, t, h, gamma, force) -> (g_new, t_new)``: advances ``(q, v)`` in place
-        by one step ``h`` from time ``t``, given the gradient ``g`` at ``(q, t)``.
+        by one step ``h`` from time ``t``, given the gradient ``g`` at ``(q, t)``.  The
+        kernels accept ``h < 0`` (a step back in time).
     description : str
         One line for tables.
+    symmetric : bool
+        Whether the step is time-reversible, ``Φ_{-h} ∘ Φ_h = id``.
+    kicks, drifts : tuple of float
+        For a kick–damped-drift splitting ``K(b_0 h) F(a_0 h) ... F(a_{m-1} h) K(b_m h)``, its
+        weights ``b`` and ``a`` (empty for ``heavy_ball``).  Sub-stage quantities such as the
+        exact dissipation ``∫|v|² dt`` of the drifts are computed from them.
     """
 
     name: str
     order: int
+    gradients: int
     step: Callable
     description: str
+    symmetric: bool = True
+    kicks: tuple[float, ...] = ()
+    drifts: tuple[float, ...] = ()
 
 
 SCHEMES: dict[str, Scheme] = {
     sc.name: sc
     for sc in (
-        Scheme("heavy_ball", 1, _heavy_ball_step, "Polyak heavy ball, μ = e^{-γh}"),
-        Scheme("cs2", 2, _cs2_step, "Strang splitting kick(h/2) drift(h) kick(h/2)"),
-        Scheme("cs4", 4, _cs4_step, "Yoshida triple jump of cs2"),
+        Scheme("heavy_ball", 1, 1, _heavy_ball_step, "Polyak heavy ball, μ = e^{-γh}", symmetric=False),
+        Scheme("cs2", 2, 1, _cs2_step, "Strang splitting kick(h/2) drift(h) kick(h/2)",
+               kicks=(0.5, 0.5), drifts=(1.0,)),
+        Scheme("cs4", 4, 3, _cs4_step, "Yoshida triple jump of cs2",
+               kicks=(_W1 / 2, (_W1 + _W0) / 2, (_W1 + _W0) / 2, _W1 / 2), drifts=(_W1, _W0, _W1)),
+        Scheme("rkn4", 4, len(_RKN4_A), _rkn4_step, "Blanes–Moan SRKN₆ᵇ kick–damped-drift splitting",
+               kicks=_RKN4_B, drifts=_RKN4_A),
+        Scheme("rkn6", 6, len(_RKN6_A), _rkn6_step, "Blanes–Moan SRKN₁₁ᵇ kick–damped-drift splitting",
+               kicks=_RKN6_B, drifts=_RKN6_A),
     )
 }
 METHODS: tuple[str, ...] = tuple(SCHEMES)
 ORDERS: dict[str, int] = {name: sc.order for name, sc in SCHEMES.items()}
+GRADIENTS: dict[str, int] = {name: sc.gradients for name, sc in SCHEMES.items()}
 
 
 def iter_integrate(net, theta0, v0, *, gamma, drive, h, n_steps, method="cs2", save_every=1,
@@ -179,7 +325,7 @@ def iter_integrate(net, theta0, v0, *, gamma, drive, h, n_steps, method="cs2", s
     Trajectory
         Consecutive pieces of the run.
     """
-    q, v, gamma, h, n_steps, method = _validate(net, theta0, v0, gamma, drive, h, n_steps, method)
+    q, v, gamma, drive, h, n_steps, method = _validate(net, theta0, v0, gamma, drive, h, n_steps, method)
     save_every = check_int("save_every", save_every, minimum=1)
     chunk = check_int("chunk", chunk, minimum=1)
     t0 = check_real("t0", t0)
@@ -189,8 +335,8 @@ def iter_integrate(net, theta0, v0, *, gamma, drive, h, n_steps, method="cs2", s
     g = force(q, t)
     n_save = n_steps // save_every + 1
     size = min(chunk, n_save)
-    P = q.size
-    ts, qs, vs = np.empty(size), np.empty((size, P)), np.empty((size, P))
+    P = q.shape
+    ts, qs, vs = np.empty(size), np.empty((size, *P)), np.empty((size, *P))
     ts[0], qs[0], vs[0] = t, q, v
     row, done = 1, 1
     for n in range(1, n_steps + 1):
@@ -203,7 +349,7 @@ def iter_integrate(net, theta0, v0, *, gamma, drive, h, n_steps, method="cs2", s
             if row == size:
                 yield Trajectory(net, gamma, drive, ts, qs, vs, method, h)
                 size = min(chunk, n_save - done)
-                ts, qs, vs = np.empty(size), np.empty((size, P)), np.empty((size, P))
+                ts, qs, vs = np.empty(size), np.empty((size, *P)), np.empty((size, *P))
                 row = 0
             ts[row], qs[row], vs[row] = t, q, v
             row += 1
@@ -223,16 +369,18 @@ def integrate(net, theta0, v0, *, gamma, drive, h, n_steps, method="cs2", save_e
     net
         The network (architecture, activation, loss).
     theta0, v0
-        Initial parameters ``(W, b)`` and velocities, flat (see :meth:`Network.pack`).
+        Initial parameters ``(W, b)`` and velocities, flat (see :meth:`Network.pack`), shape
+        ``(P,)``; or a batch of ``R`` replicas, shape ``(R, P)`` (a flat one is shared by all
+        replicas), integrated together with one vectorised gradient per stage.
     gamma
         Damping ``γ > 0`` (``γ = 1/η`` in [A]).
     drive
-        :class:`ConstantDrive`, :class:`OscillatingDrive` or :class:`SampleStream`.
+        :class:`ConstantDrive`, :class:`OscillatingDrive` or :class:`SampleStream` (shared by
+        all replicas), or one drive per replica (a :class:`DriveBatch` or a list of drives).
     h, n_steps
         Step size and number of steps.
     method
-        A key of :data:`SCHEMES`: ``"heavy_ball"`` (order 1), ``"cs2"`` (order 2) or
-        ``"cs4"`` (order 4).
+        A key of :data:`SCHEMES` (each declares its order, :data:`ORDERS`).
     save_every
         Keep every ``save_every``-th state (the initial state is always kept).
     t0
@@ -241,6 +389,14 @@ def integrate(net, theta0, v0, *, gamma, drive, h, n_steps, method="cs2", save_e
     Returns
     -------
     Trajectory
+        ``theta``, ``v`` of shape ``(T, P)``, or ``(T, R, P)`` for a batch.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``method``, a step ``h`` that is not finite and positive, a
+        non-finite initial condition, or batch members (``theta0``, ``v0``, ``drive``) that
+        disagree in shape.
     """
     parts = list(iter_integrate(net, theta0, v0, gamma=gamma, drive=drive, h=h, n_steps=n_steps,
                                 method=method, save_every=save_every, chunk=1 << 62, t0=t0))
@@ -272,7 +428,7 @@ def step_map(net, gamma, drive, method, h, theta, v, t=0.0) -> tuple[np.ndarray,
     tuple of numpy.ndarray
         ``(theta, v)`` after the step (new arrays).
     """
-    q, v, gamma, h, _, method = _validate(net, theta, v, gamma, drive, h, 1, method)
+    q, v, gamma, drive, h, _, method = _validate(net, theta, v, gamma, drive, h, 1, method)
     force = LossGradient(net, drive)
     SCHEMES[method].step(q, v, force(q, t), t, h, gamma, force)
     return q, v
