@@ -8,7 +8,7 @@ from bbdlib.book.sphinx.mathjax import mathjax_source
 
 @pytest.mark.parametrize("label, number", [
     ("bbd-eq-7", "7"), ("bbd-eq-34", "34"), ("dld-eq-6-11", "6.11"), ("dld-eq-A-2", "A.2"),
-    ("bbd-eq-7--corrected", "7"), ("dld-eq-6-1--sampler", "6.1"),
+    ("bbd-eq-7--corrected", "7′"), ("dld-eq-6-4--corrected", "6.4′"), ("dld-eq-6-1--sampler", "6.1"),
 ])
 def test_paper_labels(label, number):
     assert paper_equation_number(label) == number

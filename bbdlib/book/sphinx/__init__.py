@@ -9,7 +9,10 @@ Its parts, one module each:
 - :mod:`bbdlib.book.sphinx.mathjax`: MathJax 3 served from the build, so the book loads
   no remote script;
 - :mod:`bbdlib.book.sphinx.docstrings`: vertical bars in docstrings are absolute values,
-  not reST substitutions.
+  not reST substitutions;
+- :mod:`bbdlib.book.sphinx.bibliography`: author–year labels in the bibliography, as in
+  the citations;
+- :mod:`bbdlib.book.sphinx.stamp`: the build stamp of the title page (commit, date, versions).
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-from bbdlib.book.sphinx import claims, docstrings, equations, mathjax
+from bbdlib.book.sphinx import bibliography, claims, docstrings, equations, mathjax, stamp
 
 __all__ = ["setup"]
 
@@ -40,4 +43,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     claims.setup(app)
     equations.setup(app)
     mathjax.setup(app)
+    bibliography.setup(app)
+    stamp.setup(app)
     return {"version": "0.1", "parallel_read_safe": False, "parallel_write_safe": True}

@@ -5,11 +5,24 @@ documents are read (and so all notebooks executed) the records are merged into
 ``_build/claims.json``, and the ``{claims-scorecard}`` and ``{claims-errata}`` directives
 are filled with tables built from them.  A ledger naming a chapter that is not in the book
 is a warning (an error under ``-W``).  The pages holding a directive are re-written on
-every build, and the tables' style sheet (``bbd-claims.css``) is written into the output.
+every build, and the style sheet of the book's tables (``bbd-claims.css``) is written into
+the output.
+
+The scorecard gives, per paper, the counts by status and by kind of evidence, then one
+collapsible group per chapter (flagged rows first) with the columns ref, status, claim,
+printed, measured and a link.  The errata page has one entry per chapter, reference,
+status and evidence; every entry has an id (``erratum-<chapter>-<ref>``), which the
+scorecard's flagged rows link to, and links to the Errata section of its chapter.
+Values are shown as numbers or formulas in Unicode (:func:`format_value`,
+:func:`unicode_math`): an array a ledger stores as its shape is shown with its largest
+deviation, never as a placeholder.
 """
 from __future__ import annotations
 
+import html
 import json
+import math
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -19,21 +32,260 @@ from docutils.parsers.rst import Directive
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from bbdlib.book.claims import PAPERS, STATUSES, Claim, claims_dir, load_records, status_counts
+from bbdlib.book.claims import KINDS, PAPERS, STATUSES, Claim, claims_dir, load_records, status_counts
 
-__all__ = ["CSS", "ErrataDirective", "ScorecardDirective", "claims_placeholder", "setup"]
+__all__ = ["CSS", "ErrataDirective", "ScorecardDirective", "claims_placeholder", "erratum_groups",
+           "format_value", "measured_text", "printed_text", "setup", "unicode_math"]
 
 logger = logging.getLogger(__name__)
 
-# The style of the tables (bbd-claims) and of the status labels (bbd-<status>).
+# The style of the claims tables (bbd-claims), the status labels (bbd-<status>), the
+# chapter groups, and of every table in a chapter's output (within the content column).
 CSS = """
-table.bbd-claims { font-size: 0.82em; }
-table.bbd-claims td, table.bbd-claims th { padding: 0.25em 0.4em; }
+table.bbd-claims { font-size: 0.82em; width: 100%; table-layout: fixed; }
+table.bbd-claims td, table.bbd-claims th { padding: 0.25em 0.4em; overflow-wrap: anywhere;
+  vertical-align: top; }
+table.bbd-claims td p, table.bbd-claims th p { margin: 0; }
 .bbd-status { white-space: nowrap; font-weight: 600; }
+.bbd-kind { display: block; font-weight: 400; font-size: 0.85em; opacity: 0.8; }
 .bbd-reproduced { color: #1a7f37; }
 .bbd-corrected { color: #9a6700; }
 .bbd-not-reproduced { color: #cf222e; }
+details.bbd-group { margin: 0.3em 0; border-left: 3px solid #d0d7de; padding-left: 0.6em; }
+details.bbd-group > summary { cursor: pointer; padding: 0.2em 0; }
+details.bbd-group > summary .bbd-flags { font-weight: 600; color: #9a6700; }
+table.bbd-counts { font-size: 0.85em; width: auto; }
+li.bbd-erratum { margin-bottom: 0.8em; }
+li.bbd-erratum:target { background: #fff8c5; }
+.cell_output table, .output table { max-width: 100%; font-size: 0.85em; display: block;
+  overflow-x: auto; }
+.cell_output table td, .cell_output table th { overflow-wrap: anywhere; }
+@media print { details.bbd-group { border: 0; } }
 """
+
+_SUP = dict(zip("0123456789+-−=()nijklmtxyabcdefghoprsuvwzTNγβδφ·.,",
+                "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿⁱʲᵏˡᵐᵗˣʸᵃᵇᶜᵈᵉᶠᵍʰᵒᵖʳˢᵘᵛʷᶻᵀᴺᵞᵝᵟᵠ˙·'"))
+_SUB = dict(zip("0123456789+-−=()aehijklmnoprstuvxβγρφχ",
+                "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ"))
+_SUP.pop("."), _SUP.pop(",")
+
+
+def _script(text: str, table: dict[str, str], mark: str) -> str:
+    text = text.strip()
+    if text and all(c in table for c in text):
+        return "".join(table[c] for c in text)
+    return f"{mark}({text})" if len(text) > 1 else f"{mark}{text}"
+
+
+def unicode_math(text: str) -> str:
+    """Plain-text math in Unicode: super- and subscripts, products and roots.
+
+    ``x**2`` and ``e^{γt}`` become ``x²`` and ``eᵞᵗ``, ``z^{(3)}_{1}`` becomes ``z⁽³⁾₁``,
+    ``2*x`` becomes ``2·x`` and ``sqrt(`` becomes ``√(``; a script with a character that
+    has no Unicode form is kept as ``^(...)`` / ``_(...)``.
+
+    Parameters
+    ----------
+    text : str
+        A claim, value or evidence as a ledger stores it (sympy's ``str`` or plain text).
+
+    Returns
+    -------
+    str
+        The same text for a reader.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    s = text.replace("sqrt(", "√(")
+    s = re.sub(r"\*\*\(([^()]*)\)", lambda m: _script(m.group(1), _SUP, "^"), s)
+    s = re.sub(r"\*\*(-?[0-9A-Za-z]+)", lambda m: _script(m.group(1), _SUP, "^"), s)
+    s = re.sub(r"\^\{([^{}]*)\}", lambda m: _script(m.group(1), _SUP, "^"), s)
+    s = re.sub(r"\^\(([^()]*)\)", lambda m: _script(m.group(1), _SUP, "^"), s)
+    s = re.sub(r"_\{([^{}]*)\}", lambda m: _script(m.group(1), _SUB, "_"), s)
+    s = re.sub(r"\^(-?[0-9]+|[A-Za-zγβδφ]+(?![A-Za-z]))", lambda m: _script(m.group(1), _SUP, "^"), s)
+    s = re.sub(r"(?<=[^\W_])_([0-9]+|[A-Za-zβγρφχ])(?![A-Za-z0-9])",
+               lambda m: _script(m.group(1), _SUB, "_"), s)
+    s = re.sub(r"(?<=[\w)\]])\s?\*\s?(?=[\w(√])", "·", s)
+    return s
+
+
+_AGGREGATE = re.compile(r"^(array|Matrix)\(([0-9, ]*)\)$")
+
+
+def _shape(value: Any) -> str | None:
+    """The shape of an aggregate value (``"801"``, ``"795×2"``), None for a scalar."""
+    if isinstance(value, str):
+        m = _AGGREGATE.match(value)
+        if m:
+            dims = [d for d in m.group(2).replace(" ", "").split(",") if d]
+            return "×".join(dims)
+        return None
+    if isinstance(value, list) and len(value) > 4:
+        return str(len(value))
+    return None
+
+
+def _number(v: float) -> str:
+    if math.isnan(v):
+        return "not finite"
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    if v == int(v) and abs(v) < 1e6:
+        return str(int(v))
+    if abs(v) < 1e-3 or abs(v) >= 1e5:
+        return f"{v:.3g}".replace("e-0", "e-").replace("e+0", "e+")
+    return f"{v:.4g}"
+
+
+def format_value(value: Any) -> str:
+    """A ledger value for a reader: a number, a formula, a short list, or a shape.
+
+    Parameters
+    ----------
+    value
+        A JSON value of a record (:class:`bbdlib.book.claims.Claim`): number, string
+        (sympy's ``str``, ``"nan"``, or ``"array(801,)"`` for a large array), list or None.
+
+    Returns
+    -------
+    str
+        ``"—"`` for None; a number with 4 significant digits; a formula in Unicode
+        (:func:`unicode_math`); up to four list items; ``"801 values"`` for a large array
+        (the caller adds its largest deviation); ``"not finite"`` for NaN.
+    """
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return _number(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        if value.strip().lower() in {"nan", "inf", "-inf"}:
+            return _number(float(value))
+        shape = _shape(value)
+        if shape is not None:
+            return f"{shape} values"
+        return unicode_math(value)
+    if isinstance(value, list):
+        shape = _shape(value)
+        if shape is not None:
+            flat = _flat(value)
+            nums = [v for v in flat if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            if nums and len(nums) == len(flat) and all(math.isfinite(v) for v in nums):
+                return f"{len(flat)} values in [{_number(min(nums))}, {_number(max(nums))}]"
+            return f"{len(flat)} entries"
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {format_value(v)}" for k, v in value.items())
+    return unicode_math(str(value))
+
+
+def _flat(value: Any) -> list:
+    if isinstance(value, list):
+        return [x for v in value for x in _flat(v)]
+    return [value]
+
+
+def _is_aggregate(value: Any) -> bool:
+    return _shape(value) is not None
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _parts(r: Claim) -> tuple[str, str, str]:
+    """(printed, corrected, measured) of a record as text; corrected is '' unless corrected.
+
+    An array stored as its shape is described by its size and its largest deviation from
+    the measured values (of the printed form, from ``deviation_from_printed``, and of the
+    expected or corrected form, from ``deviation``).
+    """
+    aggregate = _is_aggregate(r.measured) or _is_aggregate(r.expected)
+    printed = r.printed if r.printed is not None else (None if r.status == "corrected" else r.expected)
+    dev = f"max deviation {_number(float(r.deviation))}" if _finite(r.deviation) else ""
+    dp = (r.extra or {}).get("deviation_from_printed")
+    dev_printed = f"max deviation {_number(float(dp))}" if _finite(dp) else ""
+    if not aggregate:
+        corrected = format_value(r.expected) if r.status == "corrected" else ""
+        return format_value(printed), corrected, format_value(r.measured)
+    measured = format_value(r.measured)
+    if r.status == "corrected":
+        p = format_value(printed) + (f", {dev_printed}" if dev_printed else "")
+        c = format_value(r.expected) + (f", {dev}" if dev else "")
+        return p, c, measured
+    p = format_value(printed)
+    return p, "", measured + (f", {dev}" if dev else "")
+
+
+def measured_text(r: Claim) -> str:
+    """What a record measured: its value, or for an array its size (and largest deviation).
+
+    Parameters
+    ----------
+    r : Claim
+        A record.
+
+    Returns
+    -------
+    str
+        e.g. ``"0.9987"``, or ``"801 values, max deviation 1.04e-5"`` for an array of a
+        reproduced record (for a corrected one the deviations are given with the printed
+        and corrected forms, :func:`printed_text`).
+    """
+    return _parts(r)[2]
+
+
+def printed_text(r: Claim) -> str:
+    """The paper's value of a record, and for a corrected record the corrected value.
+
+    Parameters
+    ----------
+    r : Claim
+        A record.
+
+    Returns
+    -------
+    str
+        For ``reproduced`` and ``not reproduced``: the printed value; for ``corrected``:
+        ``"<printed> → corrected: <corrected>"``, for arrays with the largest deviation
+        of each from the measured values.
+    """
+    printed, corrected, _ = _parts(r)
+    return f"{printed} → corrected: {corrected}" if r.status == "corrected" else printed
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def erratum_groups(records: list[Claim]) -> list[tuple[str, list[Claim]]]:
+    """The entries of the errata page, with their ids.
+
+    One entry per (chapter, ref, status, evidence) among the records that are not
+    ``reproduced``, in the records' order; its id is ``erratum-<chapter>-<ref>``, with
+    ``-2``, ``-3``, ... for a second entry of the same chapter and ref.
+
+    Parameters
+    ----------
+    records : list of Claim
+        Every record.
+
+    Returns
+    -------
+    list of (str, list of Claim)
+        The id of each entry and its records.
+    """
+    groups: dict[tuple, list[Claim]] = {}
+    for r in records:
+        if r.status != "reproduced":
+            groups.setdefault((r.chapter, r.ref, r.status, r.evidence), []).append(r)
+    out, seen = [], {}
+    for (chapter, ref, _status, _evidence), rs in groups.items():
+        base = "erratum-" + _slug(chapter.removeprefix("chapters/")) + "-" + _slug(ref)
+        seen[base] = seen.get(base, 0) + 1
+        out.append((base if seen[base] == 1 else f"{base}-{seen[base]}", rs))
+    return out
 
 
 class claims_placeholder(nodes.General, nodes.Element):
@@ -41,7 +293,7 @@ class claims_placeholder(nodes.General, nodes.Element):
 
 
 class ScorecardDirective(Directive):
-    """``{claims-scorecard}``: every record, per paper, with the counts by status."""
+    """``{claims-scorecard}``: the counts per paper, then one group of records per chapter."""
 
     has_content = False
 
@@ -84,19 +336,9 @@ def _collect(app: Sphinx, env) -> None:
     logger.info("bbdlib: %d claims merged into %s", len(records), out)
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        inner = ", ".join(_fmt(v) for v in value[:6])
-        return f"[{inner}{', …' if len(value) > 6 else ''}]"
-    return str(value)
-
-
-def _table(header: list[str], rows: list[list[nodes.Node | str]], widths: list[int]) -> nodes.table:
-    table = nodes.table(classes=["bbd-claims"])
+def _table(header: list[str], rows: list[list[nodes.Node | str]], widths: list[int],
+           classes: tuple[str, ...] = ("bbd-claims",)) -> nodes.table:
+    table = nodes.table(classes=list(classes))
     tgroup = nodes.tgroup(cols=len(header))
     table += tgroup
     for w in widths:
@@ -119,83 +361,152 @@ def _table(header: list[str], rows: list[list[nodes.Node | str]], widths: list[i
     return table
 
 
-def _link(app: Sphinx, fromdoc: str, chapter: str) -> nodes.paragraph:
+def _title(app: Sphinx, chapter: str) -> str:
     title = app.env.titles.get(chapter)
-    text = title.astext() if title is not None else chapter
-    uri = app.builder.get_relative_uri(fromdoc, chapter)
+    return title.astext() if title is not None else chapter
+
+
+def _errata_anchor(app: Sphinx, chapter: str) -> str:
+    """``#<id>`` of the chapter's section titled Errata, or '' when it has none."""
+    toc = app.env.tocs.get(chapter)
+    if toc is None:
+        return ""
+    for ref in toc.findall(nodes.reference):
+        if ref.astext().strip().lower().startswith("errata") and ref.get("anchorname"):
+            return ref["anchorname"]
+    return ""
+
+
+def _ref(text: str, uri: str) -> nodes.paragraph:
     para = nodes.paragraph()
     para += nodes.reference("", text, internal=True, refuri=uri)
     return para
 
 
-def _status(status: str) -> nodes.paragraph:
+def _status(r: Claim) -> nodes.paragraph:
     para = nodes.paragraph()
-    para += nodes.inline(text=status, classes=["bbd-status", "bbd-" + status.replace(" ", "-")])
+    para += nodes.inline(text=r.status, classes=["bbd-status", "bbd-" + r.status.replace(" ", "-")])
+    para += nodes.inline(text=r.kind, classes=["bbd-kind"])
     return para
+
+
+_ORDER = {"not reproduced": 0, "corrected": 1, "reproduced": 2}
+
+
+def _counts_table(mine: list[Claim]) -> nodes.table:
+    rows = []
+    for status in (*STATUSES, "all"):
+        rs = [r for r in mine if status == "all" or r.status == status]
+        rows.append([status] + [str(sum(r.kind == k for r in rs)) for k in KINDS] + [str(len(rs))])
+    return _table(["status", *KINDS, "all"], rows, [16, 10, 10, 10, 8], ("bbd-counts",))
 
 
 def _scorecard(app: Sphinx, fromdoc: str, records: list[Claim]) -> list[nodes.Node]:
     out: list[nodes.Node] = []
-    summary_rows = []
+    ids = {id(r): eid for eid, rs in erratum_groups(records) for r in rs}
+    errata_uri = app.builder.get_relative_uri(fromdoc, "chapters/errata") \
+        if "chapters/errata" in app.env.found_docs else ""
+    seeded = [r for r in records if (r.extra or {}).get("seed_dependent")]
     for paper, title in PAPERS.items():
         mine = [r for r in records if r.paper == paper]
-        summary_rows.append([f"{paper}: {title}", str(len(mine))]
-                            + [str(n) for n in status_counts(mine).values()])
-    out.append(_table(["paper", "claims", *STATUSES], summary_rows, [40, 8, 10, 10, 10]))
-    for paper, title in PAPERS.items():
-        mine = [r for r in records if r.paper == paper]
-        section = nodes.rubric(text=f"Paper {paper}: {title}")
-        out.append(section)
+        out.append(nodes.rubric(text=f"Paper {paper}: {title}"))
         if not mine:
             out.append(nodes.paragraph(text="No claims recorded yet."))
             continue
-        rows = [[r.ref, r.claim, _fmt(r.expected), _fmt(r.measured),
-                 _fmt(r.tolerance), _status(r.status), _link(app, fromdoc, r.chapter)]
-                for r in mine]
-        out.append(_table(["ref", "claim", "expected", "measured", "tolerance", "status",
-                           "chapter"], rows, [10, 40, 10, 10, 8, 10, 16]))
+        n = status_counts(mine)
+        out.append(nodes.paragraph(text=(
+            f"{len(mine)} claims in {len({r.chapter for r in mine})} chapters: "
+            + ", ".join(f"{v} {k}" for k, v in n.items())
+            + ". By kind of evidence: a measured value (from data or a simulation), an exact "
+              "identity (symbolic or algebraic), or a convention the book chose.")))
+        out.append(_counts_table(mine))
+        chapters = list(dict.fromkeys(r.chapter for r in mine))
+        for chapter in chapters:
+            rs = sorted((r for r in mine if r.chapter == chapter), key=lambda r: _ORDER[r.status])
+            c = status_counts(rs)
+            flags = c["corrected"] + c["not reproduced"]
+            uri = app.builder.get_relative_uri(fromdoc, chapter)
+            counts = ", ".join(f"{v} {k}" for k, v in c.items() if v)
+            summary = (f'<details class="bbd-group" id="scorecard-{_slug(chapter.removeprefix("chapters/"))}">'
+                       f'<summary><a href="{html.escape(uri)}">{html.escape(_title(app, chapter))}</a>'
+                       f' — {len(rs)} claims: {html.escape(counts)}'
+                       + (f' <span class="bbd-flags">({flags} flagged)</span>' if flags else "")
+                       + "</summary>")
+            out.append(nodes.raw("", summary, format="html"))
+            rows = []
+            for r in rs:
+                if r.status != "reproduced" and errata_uri:
+                    link = _ref("erratum", f"{errata_uri}#{ids[id(r)]}")
+                else:
+                    link = _ref("chapter", uri)
+                rows.append([unicode_math(r.ref), _status(r), unicode_math(r.claim), printed_text(r),
+                             measured_text(r), link])
+            out.append(_table(["ref", "status", "claim", "printed", "measured", "link"], rows,
+                              [11, 13, 36, 17, 16, 7]))
+            out.append(nodes.raw("", "</details>", format="html"))
+    out.append(nodes.rubric(text="Verdicts that depend on the seed"))
+    if seeded:
+        items = nodes.bullet_list()
+        for r in seeded:
+            li = nodes.list_item()
+            li += nodes.paragraph(text=f"{unicode_math(r.ref)} ({_title(app, r.chapter)}): "
+                                       f"{unicode_math(r.claim)}: {format_value(r.extra['seed_dependent'])}")
+            items += li
+        out.append(items)
+    else:
+        out.append(nodes.paragraph(text=(
+            "No record says that its verdict depends on the seed: the ledgers record one seed per "
+            "claim (a chapter marks a seed-dependent verdict with seed_dependent in the record).")))
     return out
 
 
 def _errata(app: Sphinx, fromdoc: str, records: list[Claim]) -> list[nodes.Node]:
-    bad = [r for r in records if r.status != "reproduced"]
-    if not bad:
+    groups = erratum_groups(records)
+    if not groups:
         return [nodes.paragraph(text="No claim has been recorded as corrected or not reproduced.")]
-    out: list[nodes.Node] = []
+    flagged = [r for _, rs in groups for r in rs]
+    c = status_counts(flagged)
+    out: list[nodes.Node] = [nodes.paragraph(text=(
+        f"{len(groups)} entries stand for {len(flagged)} flagged claims ({c['corrected']} corrected, "
+        f"{c['not reproduced']} not reproduced). An entry gathers the claims of one chapter that share "
+        "a reference (equation, figure or table), a status and the same evidence, so one erratum "
+        "of an equation checked on several claims is one entry. Each entry has a link of its own "
+        "(its reference) and links to the Errata section of its chapter."))]
     for paper, title in PAPERS.items():
-        mine = [r for r in bad if r.paper == paper]
+        mine = [(eid, rs) for eid, rs in groups if rs[0].paper == paper]
         if not mine:
             continue
-        out.append(nodes.rubric(text=f"Paper {paper}: {title}"))
-        # one entry per (chapter, ref, status, evidence); its claims are listed inside
-        groups: dict[tuple, list[Claim]] = {}
-        for r in mine:
-            groups.setdefault((r.chapter, r.ref, r.status, r.evidence), []).append(r)
+        n = sum(len(rs) for _, rs in mine)
+        out.append(nodes.rubric(text=f"Paper {paper}: {title} ({len(mine)} entries, {n} claims)"))
         items = nodes.bullet_list()
-        for (chapter, ref, status, evidence), rs in groups.items():
-            item = nodes.list_item()
+        for eid, rs in mine:
+            r0 = rs[0]
+            item = nodes.list_item(ids=[eid], classes=["bbd-erratum"])
             head = nodes.paragraph()
-            head += nodes.strong(text=f"{ref} ({status}). ")
-            title_node = app.env.titles.get(chapter)
-            head += nodes.Text("In ")
-            head += nodes.reference("", title_node.astext() if title_node else chapter,
-                                    internal=True,
-                                    refuri=app.builder.get_relative_uri(fromdoc, chapter))
-            head += nodes.Text(".")
+            head += nodes.reference("", "", nodes.strong(text=unicode_math(r0.ref)), internal=True,
+                                    refuri="#" + eid)
+            head += nodes.Text(" · ")
+            head += nodes.inline(text=r0.status, classes=["bbd-status", "bbd-" + r0.status.replace(" ", "-")])
+            head += nodes.Text(f" · {r0.kind} · ")
+            uri = app.builder.get_relative_uri(fromdoc, r0.chapter)
+            anchor = _errata_anchor(app, r0.chapter)
+            head += nodes.reference("", _title(app, r0.chapter) + (" › Errata" if anchor else ""),
+                                    internal=True, refuri=uri + anchor)
             item += head
             claims = nodes.bullet_list()
             for r in rs:
                 li = nodes.list_item()
-                if status == "corrected":
-                    text = (f"{r.claim}. Printed: {_fmt(r.printed)}; corrected: "
-                            f"{_fmt(r.expected)}; measured: {_fmt(r.measured)}.")
+                printed, corrected, measured = _parts(r)
+                if r.status == "corrected":
+                    text = (f"{unicode_math(r.claim)}. Printed: {printed}; corrected: {corrected}; "
+                            f"measured: {measured}.")
                 else:
-                    text = (f"{r.claim}. Printed: {_fmt(r.expected)}; measured: "
-                            f"{_fmt(r.measured)} (tolerance {_fmt(r.tolerance)}).")
+                    text = (f"{unicode_math(r.claim)}. Printed: {printed}; measured: {measured} "
+                            f"(tolerance {format_value(r.tolerance)}).")
                 li += nodes.paragraph(text=text)
                 claims += li
             item += claims
-            item += nodes.paragraph(text="Evidence: " + evidence)
+            item += nodes.paragraph(text="Evidence: " + unicode_math(r0.evidence))
             items += item
         out.append(items)
     return out

@@ -1,7 +1,10 @@
 """Equation numbers that follow the papers.
 
 A math block labelled ``bbd-eq-7`` is numbered (7), ``dld-eq-6-11`` (6.11), ``dld-eq-A-2``
-(A.2); a suffix after ``--`` is ignored for the number (``bbd-eq-7--corrected`` -> (7)).
+(A.2); a suffix after ``--`` is ignored for the number (``bbd-eq-7--sampler`` -> (7)),
+except ``--corrected``, which marks the corrected form of a printed equation and is numbered
+with a prime (``bbd-eq-15--corrected`` -> (15′)), so that the printed and the corrected form
+never carry the same number on a page.
 Every other labelled equation is the companion's own and numbered (C1), (C2), ... within
 its page.  Requires ``math_numfig = False`` in ``_config.yml``.
 """
@@ -20,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 #: A label of a paper's equation: ``bbd-eq-<number>`` (paper A) or ``dld-eq-<number>``
 #: (paper B), the number's dots written as dashes, optionally followed by ``--<suffix>``.
-PAPER_LABEL = re.compile(r"^(?:bbd|dld)-eq-([0-9A-Za-z]+(?:-[0-9A-Za-z]+)*?)(?:--.+)?$")
+PAPER_LABEL = re.compile(r"^(?:bbd|dld)-eq-([0-9A-Za-z]+(?:-[0-9A-Za-z]+)*?)(?:--(.+))?$")
 
 
 def paper_equation_number(label: str) -> str | None:
@@ -34,11 +37,15 @@ def paper_equation_number(label: str) -> str | None:
     Returns
     -------
     str or None
-        The printed number (``"6.11"``, ``"7"``), or None for a label that is not a
-        paper's (the companion's own equations).
+        The printed number (``"6.11"``, ``"7"``; ``"7′"`` for the corrected form,
+        suffix ``--corrected``), or None for a label that is not a paper's (the
+        companion's own equations).
     """
     m = PAPER_LABEL.match(label)
-    return m.group(1).replace("-", ".") if m else None
+    if not m:
+        return None
+    number = m.group(1).replace("-", ".")
+    return number + "′" if (m.group(2) or "").startswith("corrected") else number
 
 
 class PaperMathDomain(MathDomain):
