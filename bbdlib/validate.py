@@ -25,7 +25,8 @@ __all__ = [
 
 
 def check_int(
-    name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
+    name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None,
+    why: str | None = None,
 ) -> int:
     """Return ``value`` as an ``int``; raise if it is not an integer in range.
 
@@ -40,6 +41,9 @@ def check_int(
         The value to check.
     minimum, maximum : int, optional
         Inclusive bounds.
+    why : str, optional
+        Why the bounds are what they are (e.g. that a run at the maximum fits the
+        machine), appended to an out-of-range message.
 
     Returns
     -------
@@ -56,10 +60,11 @@ def check_int(
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
     value = int(value)
+    note = f" ({why})" if why else ""
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise ValueError(f"{name} must be >= {minimum}, got {value}{note}")
     if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+        raise ValueError(f"{name} must be <= {maximum}, got {value}{note}")
     return value
 
 
@@ -71,6 +76,7 @@ def check_real(
     high: float | None = None,
     low_inclusive: bool = True,
     high_inclusive: bool = True,
+    why: str | None = None,
 ) -> float:
     """Return ``value`` as a finite ``float`` inside the stated interval.
 
@@ -84,6 +90,8 @@ def check_real(
         Bounds of the interval.
     low_inclusive, high_inclusive : bool
         Whether each bound belongs to the interval (default: both do).
+    why : str, optional
+        Why the bounds are what they are, appended to an out-of-range message.
 
     Returns
     -------
@@ -102,12 +110,13 @@ def check_real(
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
+    note = f" ({why})" if why else ""
     if low is not None and (value < low or (value == low and not low_inclusive)):
         op = ">=" if low_inclusive else ">"
-        raise ValueError(f"{name} must be {op} {low}, got {value}")
+        raise ValueError(f"{name} must be {op} {low}, got {value}{note}")
     if high is not None and (value > high or (value == high and not high_inclusive)):
         op = "<=" if high_inclusive else "<"
-        raise ValueError(f"{name} must be {op} {high}, got {value}")
+        raise ValueError(f"{name} must be {op} {high}, got {value}{note}")
     return value
 
 
@@ -148,6 +157,7 @@ def check_array(
     shape: tuple[int | None, ...] | None = None,
     finite: bool = True,
     dtype: Any = float,
+    min_size: int = 0,
 ) -> np.ndarray:
     """Return ``value`` as a numpy array with the expected shape and finite entries.
 
@@ -164,7 +174,11 @@ def check_array(
     finite : bool
         Refuse NaN and infinite entries (default).
     dtype
-        The dtype to convert to (default ``float``).
+        The dtype to convert to (default ``float``).  Strings are never converted to
+        numbers, and a complex or boolean array is refused for a real dtype (its
+        imaginary part would be dropped, its truth values read as 0 and 1).
+    min_size : int
+        The fewest entries allowed (e.g. 1 to refuse an empty array).
 
     Returns
     -------
@@ -174,14 +188,31 @@ def check_array(
     Raises
     ------
     TypeError
-        If ``value`` cannot be converted.
+        If ``value`` cannot be converted (strings, complex or boolean values for a
+        real dtype, ragged nesting, ``None``).
     ValueError
-        If its dimensions or shape are wrong, or it has non-finite entries.
+        If its dimensions or shape are wrong, it has fewer than ``min_size`` entries,
+        or it has non-finite entries.
     """
+    target = np.dtype(dtype)
     try:
-        arr = np.asarray(value, dtype=dtype)
+        raw = np.asarray(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be an array of numbers: {exc}") from None
+    if raw.dtype.kind in "USVMm" or (raw.dtype.kind == "O" and target.kind != "O" and any(
+            v is None or isinstance(v, (str, bytes, bool, complex, np.bool_)) for v in raw.ravel())):
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__} "
+                        f"of dtype {raw.dtype}")
+    if raw.dtype.kind == "c" and target.kind in "biuf":
+        raise TypeError(f"{name} must be real, got complex values (the imaginary part would be dropped)")
+    if raw.dtype.kind == "b" and target.kind in "iuf":
+        raise TypeError(f"{name} must be an array of numbers, got booleans")
+    try:
+        arr = np.asarray(raw, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError(f"{name} must be an array of numbers: {exc}") from None
+    if arr.size < min_size:
+        raise ValueError(f"{name} must have at least {min_size} entries, got {arr.size}")
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
     if shape is not None:
@@ -235,7 +266,9 @@ def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, dict]) -> 
         ``{name: rule}`` where ``rule`` has a ``"type"`` key (``"int"``,
         ``"real"``, ``"choice"`` or ``"bool"``) and the keyword arguments of
         :func:`check_int`, :func:`check_real` or :func:`check_choice`
-        (``choices=[...]``).
+        (``choices=[...]``); ``"why"`` says why the bounds are what they are (for a
+        work-size maximum: that a run at it fits the machine), and is given in the
+        error message.
 
     Returns
     -------

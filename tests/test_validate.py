@@ -65,3 +65,26 @@ def test_check_parameters():
         check_parameters({"n": 2, "act": "c", "g": 1.0, "flag": True}, spec)
     with pytest.raises(TypeError, match="flag must be True or False"):
         check_parameters({"n": 2, "act": "a", "g": 1.0, "flag": 1}, spec)
+
+
+def test_bounds_say_why():
+    with pytest.raises(ValueError, match=r"<= 10, got 11 \(fits 2 cores\)"):
+        check_int("n", 11, maximum=10, why="fits 2 cores")
+    with pytest.raises(ValueError, match=r"\(fits\)"):
+        check_real("x", 2.0, high=1.0, why="fits")
+    with pytest.raises(ValueError, match=r"train_steps must be <= 5, got 6 \(a run at the maximum"):
+        check_parameters({"train_steps": 6}, {"train_steps": {
+            "type": "int", "maximum": 5, "why": "a run at the maximum fits"}})
+
+
+@pytest.mark.parametrize("bad", [["1.5", "2"], "3", [1 + 2j], [True, False], [None, 1.0], [[1, 2], [3]]])
+def test_check_array_never_converts_strings_complex_bools_or_none(bad):
+    with pytest.raises(TypeError, match="x must be"):
+        check_array("x", bad)
+
+
+def test_check_array_min_size():
+    with pytest.raises(ValueError, match="x must have at least 1 entries, got 0"):
+        check_array("x", [], min_size=1)
+    assert check_array("x", [1, 2], min_size=1).dtype == float
+    assert check_array("z", [1 + 2j], dtype=complex)[0] == 1 + 2j

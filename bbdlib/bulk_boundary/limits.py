@@ -202,7 +202,11 @@ def sgd(net: Network, theta0, X, Y, *, eta: float, n_steps: int, batch_size: int
         else:
             idx = rng.choice(X.shape[0], size=batch_size, replace=False)
             Xb, Yb = X[idx], Y[idx]
-        q = q - eta * net._grad(q, Xb, Yb, mean_over_batch=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            q = q - eta * net._grad(q, Xb, Yb, mean_over_batch=True)
+        if not np.all(np.isfinite(q)):
+            raise ValueError(f"SGD diverged at step {n} of {n_steps} (non-finite parameters): "
+                             f"eta = {eta} is too large for this network and data")
         out[n] = q
     return out
 
