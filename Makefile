@@ -21,7 +21,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # Kernels must draw inline: a backend forced from outside would swallow every figure.
 unexport MPLBACKEND
 
-.PHONY: all book test lint unit nbtest booktest venv clean bench help
+.PHONY: all book test lint unit nbtest booktest venv clean bench help lab sync
 all: book
 
 help:
@@ -32,6 +32,8 @@ help:
 	@echo "make nbtest   chapters through nbval only (CHAPTERS=... to choose)"
 	@echo "make booktest tests/rendered: the built book in headless Chromium (after make book)"
 	@echo "make bench    the benchmark scripts under benchmarks/"
+	@echo "make lab      JupyterLab on localhost, chapters open as notebooks (PORT=8888 by default)"
+	@echo "make sync     sync chapters/*/*.md with notebooks/*/*.ipynb; reports conflicts, overwrites none"
 
 venv: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml
@@ -39,7 +41,7 @@ $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (bbdlib)" >/dev/null
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
 	touch $(STAMP)
 
 # From scratch: the execution cache, doctrees and ledgers are wiped, so a change in bbdlib
@@ -49,7 +51,9 @@ ALL_CHAPTERS = $(shell find chapters -name '*.md' -path 'chapters/*/*' | sort)
 book: $(STAMP)
 	rm -rf $(BUILD)/html $(BUILD)/.doctrees $(BUILD)/jupyter_execute $(BUILD)/.jupyter_cache $(BUILD)/claims $(BUILD)/claims.json
 	BBD_CLAIMS_DIR=$(abspath $(BUILD))/claims $(BIN)/python -m bbdlib execute --cache $(BUILD)/.jupyter_cache $(ALL_CHAPTERS)
+	$(BIN)/python -m bbdlib.book.notebooks write --cache $(BUILD)/.jupyter_cache $(ALL_CHAPTERS)
 	BBD_CLAIMS_DIR=$(abspath $(BUILD))/claims $(BIN)/jupyter-book build . --path-output . -W -n --keep-going
+	$(BIN)/python -m bbdlib.book.notebooks write --cache $(BUILD)/.jupyter_cache --html $(BUILD)/html $(ALL_CHAPTERS)
 	@echo "book: $(BUILD)/html/index.html; claims: $(BUILD)/claims.json"
 
 # The linter (configured in pyproject.toml, [tool.ruff]); chapters are not linted.
@@ -82,6 +86,17 @@ test: $(STAMP)
 # tests/rendered, the built book: no remote resources, MathJax typesets offline in headless Chromium.
 booktest: $(STAMP)
 	$(BIN)/python -m pytest tests/rendered -q -rs
+
+# JupyterLab on the repository (jupytext pairs chapters/<part>/<name>.md with
+# notebooks/<part>/<name>.ipynb, see jupytext.toml): the pairs are checked first (a chapter
+# whose .md and notebook were both edited stops it, reported), then it serves on 127.0.0.1,
+# on PORT or, if that is taken, on a free port that it prints with the URL.
+PORT ?= 8888
+lab: $(STAMP)
+	$(BIN)/python -m bbdlib.book.notebooks lab --port $(PORT)
+
+sync: $(STAMP)
+	$(BIN)/python -m bbdlib.book.notebooks sync
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done
