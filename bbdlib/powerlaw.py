@@ -208,7 +208,22 @@ def fit_truncated_powerlaw(
 def sample_truncated_powerlaw(
     k: float, x_min: float, x_max: float, size: int, *, rng: np.random.Generator | int
 ) -> np.ndarray:
-    """Draw ``size`` samples of p(x) ∝ x^-k on [x_min, x_max] by inverse transform."""
+    """Draw ``size`` samples of p(x) ∝ x^-k on [x_min, x_max] by inverse transform.
+
+    Parameters
+    ----------
+    k : float
+        Exponent (any real).
+    x_min, x_max : float
+        The range, 0 < x_min < x_max.
+    size : int
+        Number of samples.
+    rng : numpy.random.Generator or int
+
+    Returns
+    -------
+    ndarray
+    """
     k = check_real("k", k)
     x_min, x_max = _check_range(x_min, x_max)
     size = check_int("size", size, minimum=1)
@@ -225,7 +240,19 @@ def sample_truncated_powerlaw(
 
 
 def truncated_powerlaw_pdf(x, k: float, x_min: float, x_max: float) -> np.ndarray:
-    """The normalised density x^-k / Z(k) on [x_min, x_max] (zero outside)."""
+    """The normalised density x^-k / Z(k) on [x_min, x_max] (zero outside).
+
+    Parameters
+    ----------
+    x : array_like
+    k : float
+    x_min, x_max : float
+        The range, 0 < x_min < x_max.
+
+    Returns
+    -------
+    ndarray
+    """
     x = np.asarray(x, dtype=float)
     k = check_real("k", k)
     x_min, x_max = _check_range(x_min, x_max)

@@ -34,7 +34,17 @@ __all__ = [
 
 
 def exponential_integral(x: np.ndarray | float) -> np.ndarray:
-    """Ei(x), the value of I(x) of eq. (A.1) of [B]; ``x`` must be finite and non-zero."""
+    """Ei(x), the value of I(x) of eq. (A.1) of [B].
+
+    Parameters
+    ----------
+    x : array_like
+        Finite, non-zero arguments.
+
+    Returns
+    -------
+    ndarray
+    """
     x = check_array("x", x)
     if np.any(x == 0):
         raise ValueError("x must be non-zero: Ei has a logarithmic singularity at 0")
@@ -54,13 +64,34 @@ def ei_series_terms(x: np.ndarray | float, n_max: int) -> np.ndarray:
 
 
 def ei_partial_sum(x: np.ndarray | float, n_max: int) -> np.ndarray:
-    """(e^x/x) Σ_{n=0}^{n_max} n!/x^n, the partial sums of the expansions in (A.2)/(A.3)."""
+    """(e^x/x) Σ_{n=0}^{n_max} n!/x^n, the partial sums of the expansions in (A.2)/(A.3).
+
+    Parameters
+    ----------
+    x : array_like
+        Non-zero arguments.
+    n_max : int
+        Last order kept (>= 0).
+
+    Returns
+    -------
+    ndarray
+    """
     x = check_array("x", x)
     return np.exp(x) / x * ei_series_terms(x, n_max).sum(axis=-1)
 
 
 def optimal_truncation(x: np.ndarray | float) -> np.ndarray:
-    """Index N of the smallest term n!/|x|^n (N = floor(|x|)), where the partial sum is best."""
+    """Index N of the smallest term n!/|x|^n (N = floor(|x|)), where the partial sum is best.
+
+    Parameters
+    ----------
+    x : array_like
+
+    Returns
+    -------
+    ndarray of int
+    """
     x = check_array("x", x)
     return np.floor(np.abs(x)).astype(int)
 
@@ -100,6 +131,15 @@ def ei_tail_sum(x: np.ndarray | float) -> np.ndarray:
     Defined by Ei(x) = (e^x/x)(1 + S(x)), i.e. S(x) = x e^{-x} Ei(x) − 1, which is the
     Borel sum of the tail.  For x < 0 this is minus the sum Σ (−1)^{n+1} n!/y^n of (A.3)
     with y = −x.
+
+    Parameters
+    ----------
+    x : array_like
+        0 < |x| <= 700.
+
+    Returns
+    -------
+    ndarray
     """
     x = check_array("x", x)
     if np.any(x == 0) or np.any(np.abs(x) > 700):
@@ -109,7 +149,17 @@ def ei_tail_sum(x: np.ndarray | float) -> np.ndarray:
 
 
 def relative_error(approx: np.ndarray, exact: np.ndarray) -> np.ndarray:
-    """|approx − exact| / |exact|, element-wise."""
+    """|approx − exact| / |exact|, element-wise.
+
+    Parameters
+    ----------
+    approx, exact : array_like
+        ``exact`` non-zero.
+
+    Returns
+    -------
+    ndarray
+    """
     approx = check_array("approx", approx)
     exact = check_array("exact", exact)
     if np.any(exact == 0):

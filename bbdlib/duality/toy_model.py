@@ -201,6 +201,7 @@ class Composition:
 
     @property
     def label(self) -> str:
+        """A readable name, e.g. ``"ReLU + |f − x²|^4"``."""
         act = {"sigmoid": "sigmoid", "relu": "ReLU", "piecewise_linear": "piece-wise linear"}
         loss = {"mse": "(f − x²)²", "cross_entropy": "cross-entropy",
                 "power": f"|f − x²|^{self.n:g}"}
@@ -249,7 +250,19 @@ class Composition:
 
     # -- loss and composition ---------------------------------------------
     def H(self, y, t: float):
-        """The composition H(f(y) | t)."""
+        """The composition H(f(y) | t).
+
+        Parameters
+        ----------
+        y : array_like
+            Pre-activations.
+        t : float
+            The target x² (0 or 1).
+
+        Returns
+        -------
+        ndarray
+        """
         y = np.asarray(y, dtype=float)
         r = self.residual(y, t)
         if self.loss in ("mse", "power"):
@@ -261,7 +274,19 @@ class Composition:
             return -np.log1p(-f) if t == 0.0 else -np.log(f)
 
     def dH(self, y, t: float):
-        """dH(f(y))/dy = H_f f′ (zero where f′ = 0)."""
+        """dH(f(y))/dy = H_f f′ (zero where f′ = 0).
+
+        Parameters
+        ----------
+        y : array_like
+            Pre-activations.
+        t : float
+            The target x² (0 or 1).
+
+        Returns
+        -------
+        ndarray
+        """
         y = np.asarray(y, dtype=float)
         if self.activation == "sigmoid":  # fast path: every y is active, two expit calls
             sm = sigmoid(-y, exact_tails=True)
@@ -285,7 +310,19 @@ class Composition:
         return np.where(act, out, 0.0)
 
     def d2H(self, y, t: float):
-        """d²H(f(y))/dy² = H_ff f′² + H_f f″ (zero where f′ = 0)."""
+        """d²H(f(y))/dy² = H_ff f′² + H_f f″ (zero where f′ = 0).
+
+        Parameters
+        ----------
+        y : array_like
+            Pre-activations.
+        t : float
+            The target x² (0 or 1).
+
+        Returns
+        -------
+        ndarray
+        """
         y = np.asarray(y, dtype=float)
         act = self.active(y)
         r = self.residual(y, t)
