@@ -35,6 +35,10 @@ class Drive:
         """``(Y, Ẏ)`` at times ``t`` (each of shape ``(*t.shape, N_M)``)."""
         raise NotImplementedError
 
+    def pair(self, t: float):
+        """``(X, Y)`` at one time ``t`` without the derivatives (the force of eq. (4) needs only these)."""
+        return self.inputs(t)[0], self.targets(t)[0]
+
     def check_against(self, net: Network) -> None:
         """Raise ``ValueError`` unless the drive's widths are the network's ``N_0`` and ``N_M``."""
         if self.n_in != net.widths[0] or self.n_out != net.widths[-1]:
@@ -65,6 +69,9 @@ class ConstantDrive(Drive):
         Y = _tile(self.Y, t)
         return Y, np.zeros_like(Y)
 
+    def pair(self, t: float):
+        return self.X, self.Y
+
 
 class OscillatingDrive(Drive):
     """``X(t) = X0 + A sin(ω t + φ)`` (elementwise ``A``, ``φ``) and a target
@@ -88,6 +95,11 @@ class OscillatingDrive(Drive):
     def targets(self, t):
         arg = self.omega * np.asarray(t, dtype=float)[..., None] + self.psi
         return self.Y + self.B * np.sin(arg), self.omega * self.B * np.cos(arg)
+
+    def pair(self, t: float):
+        tt = np.asarray(t, dtype=float)[..., None]
+        return (self.X0 + self.A * np.sin(self.omega * tt + self.phase),
+                self.Y + self.B * np.sin(self.omega * tt + self.psi))
 
 
 class SampleStream(Drive):
@@ -214,6 +226,15 @@ class DriveBatch(Drive):
             s, c = np.sin(arg), np.cos(arg)
             return o.X0 + o.A * s, o.omega * o.A * c, -o.omega**2 * o.A * s
         return self._stack("inputs", t)
+
+    def pair(self, t: float):
+        if self._kind == "constant":
+            return self._X, self._Y
+        if self._kind == "oscillating":
+            o = self._osc
+            tt = np.asarray(t, dtype=float)[..., None, None]
+            return o.X0 + o.A * np.sin(o.omega * tt + o.phase), o.Y + o.B * np.sin(o.omega * tt + o.psi)
+        return self.inputs(t)[0], self.targets(t)[0]
 
     def targets(self, t):
         if self._kind == "constant":

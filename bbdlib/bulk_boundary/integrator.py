@@ -158,8 +158,7 @@ class LossGradient:
 
     def __call__(self, theta, t):
         """``∂ℓ/∂θ`` at parameters ``theta`` and time ``t``, flat like ``theta``."""
-        X = self.drive.inputs(t)[0]
-        Y = self.drive.targets(t)[0]
+        X, Y = self.drive.pair(t)
         return self.net._grad(theta, X, Y)
 
 

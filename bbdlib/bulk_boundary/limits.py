@@ -297,20 +297,23 @@ def damped_flow(net: Network, theta0, v0=None, *, gamma: float, data: Drive | Fu
     """The damped dynamics, eq. (4) of [A], ``θ̈ + γθ̇ + ∇ℓ = 0``, by :func:`scipy.integrate.solve_ivp`.
 
     The general-purpose reference for the conformal symplectic integrators
-    (:mod:`bbdlib.bulk_boundary.integrator`) and the stiff solver for large ``γ``.
+    (:mod:`bbdlib.bulk_boundary.integrator`) and the stiff solver for large ``γ``.  A batch of
+    replicas (``theta0`` of shape ``(R, P)``) is solved as one stacked system of ``2RP``
+    equations (one ``solve_ivp`` call, one vectorised gradient per evaluation, a common step).
 
     Parameters
     ----------
     net : Network
         The network.
-    theta0 : array_like, shape (P,)
-        ``θ(t_eval[0])``.
-    v0 : array_like, shape (P,), optional
+    theta0 : array_like, shape (P,) or (R, P)
+        ``θ(t_eval[0])``, or one per replica.
+    v0 : array_like, shape (P,) or (R, P), optional
         ``θ̇(t_eval[0])`` (default zero).
     gamma : float
         Damping ``γ > 0``.
     data : Drive or FullBatch
-        The data source (see :func:`loss_gradient`).
+        The data source (see :func:`loss_gradient`); for a batch, a drive (shared) or a
+        :class:`~bbdlib.bulk_boundary.drives.DriveBatch` (one per replica).
     t_eval : array_like, shape (T,)
         Increasing output times.
     method : str
@@ -322,25 +325,35 @@ def damped_flow(net: Network, theta0, v0=None, *, gamma: float, data: Drive | Fu
     Returns
     -------
     FlowSolution
-        ``theta`` and ``v`` at ``t_eval`` and the number of right-hand-side evaluations.
+        ``theta`` and ``v`` at ``t_eval`` (shape ``(T, P)``, or ``(T, R, P)`` for a batch) and
+        the number of right-hand-side evaluations (for a batch: of the stacked system, each
+        costing ``R`` gradients).
     """
     _check_net(net)
     q0 = net.check_theta("theta0", theta0)
-    P = net.n_params
-    v0 = np.zeros(P) if v0 is None else net.check_theta("v0", v0)
-    if q0.ndim != 1 or v0.ndim != 1:
-        raise ValueError("theta0 and v0 must be flat parameter vectors")
+    v0 = np.zeros(q0.shape) if v0 is None else net.check_theta("v0", v0)
+    if q0.ndim not in (1, 2) or v0.shape != q0.shape:
+        raise ValueError(f"theta0 and v0 must both be flat parameter vectors (P,) or batches (R, P) of the "
+                         f"same shape, got {q0.shape} and {v0.shape}")
     gamma = check_real("gamma", gamma, low=0.0, low_inclusive=False)
     t_eval = _check_t_eval(t_eval)
     method = check_choice("method", method, _SCIPY_METHODS)
+    if q0.ndim == 2 and isinstance(data, FullBatch):
+        raise ValueError("a batch of replicas needs a drive (or a DriveBatch) as data, not a FullBatch")
+    if q0.ndim == 2 and getattr(data, "n_replicas", q0.shape[0]) != q0.shape[0]:
+        raise ValueError(f"data has {data.n_replicas} replicas but theta0 {q0.shape[0]}")
     grad = loss_gradient(net, data)
+    shape = q0.shape
+    n = q0.size
 
     def rhs(t, y):
-        q, v = y[:P], y[P:]
-        return np.concatenate([v, -gamma * v - grad(q, t)])
+        q, v = y[:n].reshape(shape), y[n:].reshape(shape)
+        return np.concatenate([v.ravel(), (-gamma * v - grad(q, t)).ravel()])
 
-    sol = solve_ivp(rhs, (float(t_eval[0]), float(t_eval[-1])), np.concatenate([q0, v0]),
+    sol = solve_ivp(rhs, (float(t_eval[0]), float(t_eval[-1])), np.concatenate([q0.ravel(), v0.ravel()]),
                     t_eval=t_eval, method=method, rtol=rtol, atol=atol)
     if not sol.success:  # pragma: no cover
         raise RuntimeError(f"solve_ivp failed: {sol.message}")
-    return FlowSolution(t=sol.t, theta=sol.y[:P].T, v=sol.y[P:].T, n_fev=int(sol.nfev))
+    T = sol.t.size
+    return FlowSolution(t=sol.t, theta=sol.y[:n].T.reshape(T, *shape), v=sol.y[n:].T.reshape(T, *shape),
+                        n_fev=int(sol.nfev))

@@ -3,7 +3,7 @@ tight reference, exact e^{-γh} contraction, time-reversibility, the Sec. 2 limi
 import numpy as np
 import pytest
 
-from bbdlib.bulk_boundary.drives import ConstantDrive, DriveBatch, OscillatingDrive
+from bbdlib.bulk_boundary.drives import ConstantDrive, DriveBatch, OscillatingDrive, SampleStream
 from bbdlib.bulk_boundary.integrator import (
     GRADIENTS,
     METHODS,
@@ -172,8 +172,15 @@ def test_drive_batch_vectorised_paths_match_members():
     con = [ConstantDrive(rng.normal(size=3), rng.normal(size=2)) for _ in range(3)]
     mixed = [osc[0], con[1]]
     t = np.array([0.0, 0.3, 1.7])
-    for members in (osc, con, mixed):
+    stream = SampleStream(rng.normal(size=(4, 3)), rng.normal(size=(4, 2)), dwell=0.5, ramp=0.2)
+    for d in (*osc, *con, stream):  # the force's fast path (X, Y) equals inputs/targets bitwise
+        for tt in (0.0, 0.3, 1.85):
+            X, Y = d.pair(tt)
+            assert np.array_equal(X, d.inputs(tt)[0]) and np.array_equal(Y, d.targets(tt)[0])
+    for members in (osc, con, mixed, [stream, osc[1]]):
         b = DriveBatch(members)
+        X, Y = b.pair(0.3)
+        assert np.array_equal(X, b.inputs(0.3)[0]) and np.array_equal(Y, b.targets(0.3)[0])
         for which in ("inputs", "targets"):
             for tt in (t, 0.3):
                 got = getattr(b, which)(tt)
