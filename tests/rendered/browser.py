@@ -66,6 +66,11 @@ PROBES = {
     # than their container: [label or text, own width, container width]
     "wide_equations": """
       Array.from(document.querySelectorAll('div.math'))
+        .filter(function (div) {
+          // a formula printed by a code cell may scroll inside its output (bbd-claims.css)
+          var ox = getComputedStyle(div).overflowX;
+          return !(div.closest('.cell_output') && (ox === 'auto' || ox === 'scroll'));
+        })
         .map(function (div) {
           var svg = div.querySelector('mjx-container svg');
           var no = div.querySelector('.eqno');
@@ -75,6 +80,16 @@ PROBES = {
                   Math.round(div.clientWidth)];
         })
         .filter(function (x) { return x[1] + x[2] > x[3] + 1; })
+    """,
+    # figures shown smaller than their natural size (their fonts shrink with them)
+    "scaled_images": """
+      Array.from(document.querySelectorAll('main img, article img'))
+        .filter(function (img) { return img.complete && img.naturalWidth > 0 && img.style.width; })
+        .map(function (img) {
+          return [img.getAttribute('src'), parseFloat(img.style.width),
+                  Math.round(img.getBoundingClientRect().width)];
+        })
+        .filter(function (x) { return x[2] < 0.97 * x[1]; })
     """,
     # paragraphs whose text is a Markdown pipe table (a table not rendered)
     "pipe_paragraphs": """
@@ -116,6 +131,11 @@ PROBES = {
       })()
     """,
 }
+
+#: Every per-page probe of the reader tests at once (one page load).
+PROBES["reader"] = ("{wide_equations: " + PROBES["wide_equations"] + ", pipe_paragraphs: " + PROBES["pipe_paragraphs"]
+                    + ", images_without_alt: " + PROBES["images_without_alt"]
+                    + ", scaled_images: " + PROBES["scaled_images"] + "}")
 
 
 def probe(page: Path, expression: str, tmp_path: Path, *, width: int = 1400, height: int = 900,

@@ -12,7 +12,8 @@ Its parts, one module each:
   not reST substitutions;
 - :mod:`bbdlib.book.sphinx.bibliography`: author–year labels in the bibliography, as in
   the citations;
-- :mod:`bbdlib.book.sphinx.stamp`: the build stamp of the title page (commit, date, versions).
+- :mod:`bbdlib.book.sphinx.stamp`: the build stamp of the title page (commit, date, versions);
+- :mod:`bbdlib.book.sphinx.figures`: a figure's caption is the alt text of an image without one.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-from bbdlib.book.sphinx import bibliography, claims, docstrings, equations, mathjax, stamp
+from bbdlib.book.sphinx import bibliography, claims, docstrings, equations, figures, mathjax, stamp
 
 __all__ = ["setup"]
 
@@ -45,4 +46,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     mathjax.setup(app)
     bibliography.setup(app)
     stamp.setup(app)
+    figures.setup(app)
     return {"version": "0.1", "parallel_read_safe": False, "parallel_write_safe": True}

@@ -57,9 +57,12 @@ details.bbd-group > summary .bbd-flags { font-weight: 600; color: #9a6700; }
 table.bbd-counts { font-size: 0.85em; width: auto; }
 li.bbd-erratum { margin-bottom: 0.8em; }
 li.bbd-erratum:target { background: #fff8c5; }
-.cell_output table, .output table { max-width: 100%; font-size: 0.85em; display: block;
-  overflow-x: auto; }
-.cell_output table td, .cell_output table th { overflow-wrap: anywhere; }
+.cell_output table { max-width: 100%; font-size: 0.85em; display: block; overflow-x: auto; }
+.cell_output table td, .cell_output table th { padding: 0.2em 0.45em; }
+.cell_output table td:nth-child(-n+2) { white-space: nowrap; }
+/* a long formula printed by a code cell (sympy output) scrolls inside the output, it never
+   overflows the column; displayed equations of the prose are broken to fit instead */
+.cell_output div.math { overflow-x: auto; overflow-y: hidden; }
 @media print { details.bbd-group { border: 0; } }
 """
 
