@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bbdlib.bulk_boundary import energy as E
-from bbdlib.bulk_boundary.drives import ConstantDrive, OscillatingDrive
+from bbdlib.bulk_boundary.drives import ConstantDrive, DriveBatch, OscillatingDrive, SampleStream
 from bbdlib.bulk_boundary.integrator import Trajectory, integrate, local_error_estimate
 from bbdlib.bulk_boundary.kinematics import _kinematics
 from bbdlib.bulk_boundary.network import Network
@@ -28,7 +28,7 @@ from bbdlib.validate import check_choice, check_generator, check_int, check_real
 
 __all__ = ["demo_problem", "Residuals", "residuals", "convergence", "StudyRow", "study", "residual_table",
            "worst_ratio", "fitted_orders", "global_balance_residual", "describe_probe", "OutputSector",
-           "output_sector", "ProbeBudget", "probe_budget",
+           "output_sector", "ProbeBudget", "probe_budget", "probe_budgets",
            "OffshellIdentities", "offshell_identities"]
 
 
@@ -480,6 +480,48 @@ def probe_budget(net, theta, v, *, gamma: float, stream, h: float, method: str =
     T = stream.Xs.shape[0] * stream.dwell
     n = int(round(T / check_real("h", h, low=0.0, low_inclusive=False)))
     tr = integrate(net, theta, v, gamma=gamma, drive=stream, h=T / n, n_steps=n, method=method)
+    return _probe_of(tr)
+
+
+def probe_budgets(net, thetas, vs, *, gamma: float, streams, h: float, method: str = "cs4") -> list[ProbeBudget]:
+    """:func:`probe_budget` for several states at once, integrated together in one vectorised state.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    thetas, vs : array_like, shape (R, P)
+        The states to probe from.
+    gamma : float
+        Damping.
+    streams : sequence of SampleStream
+        One stream per state, all of the same duration ``n_samples × dwell``.
+    h : float
+        Target step (rounded so that the run has a whole number of steps).
+    method : str
+        Integrator.
+
+    Returns
+    -------
+    list of ProbeBudget
+        One per state, equal to :func:`probe_budget` of that state to round-off.
+    """
+    streams = DriveBatch(streams)
+    durations = {d.Xs.shape[0] * d.dwell if isinstance(d, SampleStream) else None for d in streams.drives}
+    if None in durations:
+        raise TypeError("streams must be SampleStreams")
+    if len(durations) > 1:
+        raise ValueError(f"the members of streams disagree in duration: {sorted(durations)}")
+    T = durations.pop()
+    n = int(round(T / check_real("h", h, low=0.0, low_inclusive=False)))
+    tr = integrate(net, thetas, vs, gamma=gamma, drive=streams, h=T / n, n_steps=n, method=method)
+    if tr.n_replicas is None:
+        raise ValueError("thetas must be a batch of states, shape (R, P)")
+    return [_probe_of(one) for one in tr.replicas()]
+
+
+def _probe_of(tr: Trajectory) -> ProbeBudget:
+    """The :class:`ProbeBudget` of one probe trajectory."""
     k = E.kinematics(tr)
     f = E.site_fields(k)
     b = E.layer_budget(k, f)
