@@ -21,7 +21,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # Kernels must draw inline: a backend forced from outside would swallow every figure.
 unexport MPLBACKEND
 
-.PHONY: all book test lint unit nbtest booktest venv clean bench help lab sync
+.PHONY: all book test lint unit nbtest booktest pdf venv clean bench help lab sync
 all: book
 
 help:
@@ -31,6 +31,7 @@ help:
 	@echo "make unit     bbdlib unit tests only (tests/book, tests/bulk_boundary, tests/duality, tests/test_*.py)"
 	@echo "make nbtest   chapters through nbval only (CHAPTERS=... to choose)"
 	@echo "make booktest tests/rendered: the built book in headless Chromium (after make book)"
+	@echo "make pdf      the built book as one PDF, _build/pdf/book.pdf (after make book; headless Chromium)"
 	@echo "make bench    the benchmark scripts under benchmarks/"
 	@echo "make lab      JupyterLab on localhost, chapters open as notebooks (PORT=8888 by default)"
 	@echo "make sync     sync chapters/*/*.md with notebooks/*/*.ipynb; reports conflicts, overwrites none"
@@ -97,6 +98,12 @@ lab: $(STAMP)
 
 sync: $(STAMP)
 	$(BIN)/python -m bbdlib.book.notebooks sync
+
+# The whole book as one PDF (after make book): the pages of _build/html in reading order, in one
+# HTML document printed by headless Chromium (bbdlib.book.sphinx.pdf); offline, nothing rebuilt.
+pdf: $(STAMP)
+	@test -f $(BUILD)/html/chapters/index.html || { echo "error: no $(BUILD)/html: run make book first"; exit 1; }
+	$(BIN)/python -m bbdlib.book.sphinx.pdf --html $(BUILD)/html --out $(BUILD)/pdf/book.pdf
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done
