@@ -55,6 +55,8 @@ __all__ = [
 ]
 
 EXACT_BOOTSTRAP_MAX = 50_000
+#: The most samples one call draws (1.6 GB of float64).
+MAX_SAMPLES = 200_000_000
 _N_BINS = 2**14
 _C_LIMIT = 1.0e4  # |c L| beyond which the truncated exponential is a point mass
 
@@ -174,6 +176,9 @@ def fit_truncated_powerlaw(
     n = inside.size
     if n < 10:
         raise ValueError(f"x has only {n} samples inside [x_min, x_max] = [{x_min}, {x_max}]; need >= 10")
+    if inside.min() == inside.max():
+        raise ValueError(f"x is constant ({inside[0]}) inside [x_min, x_max] = [{x_min}, {x_max}]: "
+                         "a power-law fit needs samples that spread over the range")
     L = math.log(x_max / x_min)
     t = np.log(inside / x_min)
     mean_t = float(t.mean())
@@ -226,7 +231,8 @@ def sample_truncated_powerlaw(
     """
     k = check_real("k", k)
     x_min, x_max = _check_range(x_min, x_max)
-    size = check_int("size", size, minimum=1)
+    size = check_int("size", size, minimum=1, maximum=MAX_SAMPLES,
+                     why="2·10^8 float64 samples take 1.6 GB; larger draws do not fit this machine")
     rng = check_generator("rng", rng)
     u = rng.random(size)
     L = math.log(x_max / x_min)
@@ -253,7 +259,7 @@ def truncated_powerlaw_pdf(x, k: float, x_min: float, x_max: float) -> np.ndarra
     -------
     ndarray
     """
-    x = np.asarray(x, dtype=float)
+    x = check_array("x", x)
     k = check_real("k", k)
     x_min, x_max = _check_range(x_min, x_max)
     L = math.log(x_max / x_min)
@@ -324,7 +330,15 @@ def log_binned_density(x, bins: int = 60, *, total: int | None = None,
     x = x[x > 0]
     if x.size == 0:
         raise ValueError("x must contain positive samples")
-    lo, hi = x_range if x_range is not None else (x.min(), x.max())
+    if x_range is not None:
+        if not isinstance(x_range, (tuple, list)) or len(x_range) != 2:
+            raise TypeError(f"x_range must be a pair (low, high), got {x_range!r}")
+        lo = check_real("x_range[0]", x_range[0], low=0.0, low_inclusive=False)
+        hi = check_real("x_range[1]", x_range[1], low=0.0, low_inclusive=False)
+        if not hi > lo:
+            raise ValueError(f"x_range must have high > low, got {x_range!r}")
+    else:
+        lo, hi = x.min(), x.max()
     edges = np.geomspace(lo, hi * (1 + 1e-12), bins + 1)
     counts, _ = np.histogram(x, edges)
     n = x.size if total is None else check_int("total", total, minimum=1)

@@ -28,7 +28,8 @@ conformal symplectic with contraction exactly ``e^{-γh}`` (the drift weights su
 free weights satisfy fewer order conditions than a general composition needs because the kick
 commutes with ``[K, [K, F]]`` (a force field ``f(θ, t)·∂_v``): the damped drift keeps the
 Nyström structure of ``½|v|² + ℓ``.  Coefficients: S. Blanes and P. C. Moan, *J. Comput. Appl.
-Math.* 142 (2002) 313–330, Table 3 (as printed there; the orders are measured in the tests).
+Math.* 142 (2002) 313–330 (their methods SRKN₆ᵇ and SRKN₁₁ᵇ; the orders 4 and 6 are measured by
+step halving in the tests and in chapter I.3).
 
 Every method accepts a batch of replicas: ``theta0`` and ``v0`` of shape ``(R, P)`` are
 integrated together, one vectorised gradient per stage for all of them, optionally each with its
@@ -234,7 +235,8 @@ def _symmetric_pair(first: tuple[float, ...]) -> tuple[float, ...]:
     return (*first, *first[::-1])
 
 
-# Blanes & Moan (2002), Table 3: SRKN_6^b (order 4) and SRKN_11^b (order 6), kicks b, drifts a.
+# Blanes & Moan (2002): SRKN_6^b (order 4) and SRKN_11^b (order 6), kicks b, drifts a (free weights;
+# the rest follow from symmetry and consistency, sum b = sum a = 1).
 _BM4_B = (0.0829844064174052, 0.396309801498368, -0.0390563049223486)
 _BM4_A = (0.245298957184271, 0.604872665711080)
 _RKN4_B = _symmetric(_BM4_B, 1.0 - 2.0 * sum(_BM4_B))

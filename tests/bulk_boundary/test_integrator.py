@@ -243,3 +243,20 @@ def test_bad_batches():
     single = integrate(net, th, v0, drive=drive, **kw)
     with pytest.raises(ValueError, match="batch of replicas"):
         single.replica(0)
+
+
+def test_damped_drift_keeps_the_nystrom_structure():
+    """[K, [K, F]] is a force field f(q, t)·∂_v, so it commutes with the kick K: the RKN order conditions apply."""
+    import sympy as sp
+    q, v, t, gm = sp.symbols("q v t gamma")
+    g = sp.Function("g")(q, t)
+    x = (q, v, t)
+    K = sp.Matrix([0, -g, 0])            # kick: v' = -∇ℓ(q, t)
+    F = sp.Matrix([v, -gm * v, 1])       # damped drift: q' = v, v' = -γ v, t' = 1
+
+    def bracket(X, Y):
+        return sp.simplify(Y.jacobian(x) * X - X.jacobian(x) * Y)
+
+    KKF = bracket(K, bracket(K, F))
+    assert KKF[0] == 0 and KKF[2] == 0 and sp.diff(KKF[1], v) == 0 and KKF[1] != 0
+    assert bracket(K, KKF) == sp.zeros(3, 1)
