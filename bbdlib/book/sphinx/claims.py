@@ -64,6 +64,19 @@ li.bbd-erratum:target { background: #fff8c5; }
    overflows the column; displayed equations of the prose are broken to fit instead */
 .cell_output div.math { overflow-x: auto; overflow-y: hidden; }
 @media print { details.bbd-group { border: 0; } }
+/* narrow screens: each record of the scorecard becomes a block, every value labelled */
+@media (max-width: 700px) {
+  table.bbd-claims:not(.bbd-counts) colgroup, table.bbd-claims:not(.bbd-counts) thead { display: none; }
+  table.bbd-claims:not(.bbd-counts), table.bbd-claims:not(.bbd-counts) tbody,
+  table.bbd-claims:not(.bbd-counts) tr, table.bbd-claims:not(.bbd-counts) td {
+    display: block; width: 100% !important; }
+  table.bbd-claims:not(.bbd-counts) tr { border-bottom: 1px solid #d0d7de; padding: 0.3em 0; }
+  table.bbd-claims:not(.bbd-counts) td { border: 0; padding: 0.05em 0.3em; }
+  table.bbd-claims td.bbd-col-ref { font-weight: 600; }
+  table.bbd-claims td.bbd-col-printed::before { content: "printed: "; font-weight: 600; }
+  table.bbd-claims td.bbd-col-measured::before { content: "measured: "; font-weight: 600; }
+  .bbd-kind { display: inline; margin-left: 0.5em; }
+}
 """
 
 _SUP = dict(zip("0123456789+-−=()nijklmtxyabcdefghoprsuvwzTNγβδφ·.,",
@@ -341,7 +354,7 @@ def _collect(app: Sphinx, env) -> None:
 
 def _table(header: list[str], rows: list[list[nodes.Node | str]], widths: list[int],
            classes: tuple[str, ...] = ("bbd-claims",)) -> nodes.table:
-    table = nodes.table(classes=list(classes))
+    table = nodes.table(classes=[*classes, "colwidths-given"])
     tgroup = nodes.tgroup(cols=len(header))
     table += tgroup
     for w in widths:
@@ -356,8 +369,8 @@ def _table(header: list[str], rows: list[list[nodes.Node | str]], widths: list[i
     tgroup += tbody
     for cells in rows:
         row = nodes.row()
-        for c in cells:
-            entry = nodes.entry()
+        for h, c in zip(header, cells):
+            entry = nodes.entry(classes=["bbd-col-" + h.replace(" ", "-")])
             entry += c if isinstance(c, nodes.Node) else nodes.paragraph(text=c)
             row += entry
         tbody += row
