@@ -249,6 +249,8 @@ def _write_notebook(nb, notebook: Path, chapter: Path) -> None:
     if not nb.metadata.get("jupytext", True):
         nb.metadata.pop("jupytext")
     _set_baseline(nb, inputs_digest(nb))
+    for i, cell in enumerate(nb.cells):  # the same file for the same chapter (not random ids)
+        cell.id = f"cell-{i:03d}"
     notebook.parent.mkdir(parents=True, exist_ok=True)
     tmp = notebook.with_name(notebook.name + ".tmp")
     nbformat.write(nb, tmp)
