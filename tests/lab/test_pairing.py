@@ -247,3 +247,48 @@ def test_launch_buttons_open_notebooks(repo_root, lab_repo, tmp_path):
     viewers = json.loads((tmp_path / "settings" / "overrides.json").read_text())[
         "@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
     assert viewers["markdown"] == "Jupytext Notebook"
+
+
+def test_rendered_buttons_download_the_executed_notebook_and_launch_binder_on_the_md(repo_root, lab_repo,
+                                                                                     monkeypatch):
+    """A two-page book built by jupyter-book with the repository's launch and download settings."""
+    import re
+
+    import yaml
+
+    from bbdlib.book.execute import execute_chapters
+
+    demo = lab_repo / "chapters" / "demo" / "01-demo.md"
+    demo.parent.mkdir()
+    demo.write_text(DEMO)
+    (lab_repo / "chapters" / "index.md").write_text("# Index\n")
+    cfg = yaml.safe_load((repo_root / "_config.yml").read_text())
+    mini = {k: cfg[k] for k in ("title", "repository", "launch_buttons", "html", "only_build_toc_files",
+                                "exclude_patterns")}
+    mini["execute"] = {"execute_notebooks": "cache", "cache": "_build/.jupyter_cache", "timeout": 120}
+    (lab_repo / "_config.yml").write_text(yaml.safe_dump(mini))
+    (lab_repo / "_toc.yml").write_text("format: jb-book\nroot: chapters/index\nchapters:\n"
+                                       "  - file: chapters/demo/01-demo\n")
+    cache = lab_repo / "_build" / ".jupyter_cache"
+    assert execute_chapters([demo], cache, timeout=120) == 0
+    jb = str(Path(sys.executable).with_name("jupyter-book"))
+    run = subprocess.run([jb, "build", ".", "--path-output", ".", "-W", "-n", "--keep-going"], cwd=lab_repo,
+                         capture_output=True, text=True, env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    html = lab_repo / "_build" / "html"
+    page = (html / "chapters" / "demo" / "01-demo.html").read_text()
+    links = set(re.findall(r'href="([^"]+)"', page))
+    download = [u for u in links if u.endswith("01-demo.ipynb")]
+    assert download == ["../../_sources/chapters/demo/01-demo.ipynb"], download
+    served = (html / "chapters" / "demo" / download[0]).resolve()
+    # What the theme copies there by itself has no outputs; make book's second write step replaces it.
+    assert not [o for c in nbformat.read(served, as_version=4).cells for o in c.get("outputs", [])]
+    monkeypatch.chdir(lab_repo)
+    assert main(["write", "--cache", str(cache), "--html", str(html), str(demo)]) == 0
+    nb = nbformat.read(served, as_version=4)
+    assert any(o.get("text") == "42\n" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    binder = [u for u in links if "mybinder.org" in u]
+    org_repo = cfg["repository"]["url"].removeprefix("https://github.com/")
+    assert binder == [f"https://mybinder.org/v2/gh/{org_repo}/main?urlpath=lab/tree/chapters/demo/01-demo.md"], binder
+    assert (lab_repo / "chapters/demo/01-demo.md").is_file()  # the committed file Binder opens
+    assert "colab" not in page.lower()
