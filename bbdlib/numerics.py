@@ -103,9 +103,11 @@ def fit_order(h, err) -> float:
     float
         The fitted exponent ``p`` of ``err ∝ h^p``.
     """
-    h, err = np.asarray(h, dtype=float), np.asarray(err, dtype=float)
+    h, err = check_array("h", h, ndim=1), check_array("err", err, ndim=1)
     if h.shape != err.shape:
         raise ValueError(f"h and err must have the same shape, got {h.shape} and {err.shape}")
-    if h.size < 2 or np.any(err <= 0) or np.any(h <= 0):
-        raise ValueError("need at least two positive step sizes and errors to fit an order")
+    if h.size < 2 or np.any(h <= 0):
+        raise ValueError("h must hold at least two positive step sizes to fit an order")
+    if np.any(err <= 0):
+        raise ValueError("err must be positive to fit an order (a zero error has no logarithm)")
     return float(np.polyfit(np.log(h), np.log(err), 1)[0])

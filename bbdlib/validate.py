@@ -21,6 +21,7 @@ __all__ = [
     "check_array",
     "check_generator",
     "check_parameters",
+    "bins_with_evidence",
 ]
 
 
@@ -297,3 +298,46 @@ def check_parameters(namespace: Mapping[str, Any], spec: Mapping[str, dict]) -> 
                 raise TypeError(f"{name} must be True or False, got {value!r}")
         else:  # pragma: no cover - a bug in the chapter, not in the reader's input
             raise ValueError(f"unknown rule type {kind!r} for parameter {name!r}")
+
+
+def bins_with_evidence(name: str, counts: Any, *, min_count: int, min_bins: int) -> np.ndarray:
+    """The bins of a histogram that hold enough samples, or an error if too few do.
+
+    A sample-based check compares only bins with at least ``min_count`` samples, and is
+    evidence only if at least ``min_bins`` bins qualify; below that it fails with a message
+    saying what is missing, instead of passing on one bin or crashing on none.
+
+    Parameters
+    ----------
+    name : str
+        What is checked (for the message), e.g. ``"eq. (6.1) histogram"``.
+    counts : array_like of int, shape (n_bins,)
+        Samples per bin.
+    min_count : int
+        The fewest samples a bin needs to enter the comparison (>= 1).
+    min_bins : int
+        The fewest such bins the check needs (>= 1).
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n_bins,)
+        ``counts >= min_count``.
+
+    Raises
+    ------
+    ValueError
+        If fewer than ``min_bins`` bins hold ``min_count`` samples (or for bad arguments).
+    TypeError
+        If ``counts`` is not an array of integers.
+    """
+    counts = check_array("counts", counts, ndim=1, dtype=float, min_size=1)
+    if np.any(counts < 0) or np.any(counts != np.round(counts)):
+        raise ValueError("counts must be non-negative integers")
+    min_count = check_int("min_count", min_count, minimum=1)
+    min_bins = check_int("min_bins", min_bins, minimum=1)
+    use = counts >= min_count
+    if int(use.sum()) < min_bins:
+        raise ValueError(
+            f"{name}: only {int(use.sum())} of {counts.size} bins hold >= {min_count} samples, but the check "
+            f"needs at least {min_bins} such bins to be evidence; raise the number of samples or lower min_count")
+    return use

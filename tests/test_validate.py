@@ -88,3 +88,19 @@ def test_check_array_min_size():
         check_array("x", [], min_size=1)
     assert check_array("x", [1, 2], min_size=1).dtype == float
     assert check_array("z", [1 + 2j], dtype=complex)[0] == 1 + 2j
+
+
+def test_bins_with_evidence_states_the_minimum():
+    from bbdlib.validate import bins_with_evidence
+
+    use = bins_with_evidence("h", [5000, 2500, 10, 3000], min_count=2000, min_bins=3)
+    assert use.tolist() == [True, True, False, True]
+    # one bin of 60 is not evidence (II.4 at the smallest n_samples); none is not a crash
+    with pytest.raises(ValueError, match=r"only 1 of 60 bins hold >= 2000 samples.*at least 15"):
+        bins_with_evidence("eq. (6.1) histogram", [2500] + [10] * 59, min_count=2000, min_bins=15)
+    with pytest.raises(ValueError, match="only 0 of 3"):
+        bins_with_evidence("h", [1, 2, 3], min_count=10**9, min_bins=1)
+    with pytest.raises(ValueError, match="min_count"):
+        bins_with_evidence("h", [1, 2, 3], min_count=0, min_bins=1)
+    with pytest.raises(ValueError, match="counts"):
+        bins_with_evidence("h", [1.5, 2], min_count=1, min_bins=1)

@@ -212,14 +212,23 @@ def _validate_values(nb, chapter: Path, parameters: dict[str, Any]) -> dict[str,
     """Run the parameters cell, the given values and the validation cell; every parameter's value."""
     index = _parameters_cell(nb)
     namespace: dict[str, Any] = {"__name__": "__bbdlib_parameters__"}
-    exec(compile(nb.cells[index].source, f"{chapter.name}:parameters", "exec"), namespace)  # noqa: S102
+
+    def python(source: str) -> str:  # IPython magics (%matplotlib ...) are not Python
+        return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+    try:
+        exec(compile(python(nb.cells[index].source), f"{chapter.name}:parameters", "exec"), namespace)  # noqa: S102
+    except Exception:  # noqa: BLE001 - the notebook run reports it, in its cell
+        return dict(parameters)
     namespace.update(parameters)
     following = [c for c in nb.cells[index + 1:] if c.cell_type == "code"]
     if following:
         try:
-            exec(compile(following[0].source, f"{chapter.name}:validation", "exec"), namespace)  # noqa: S102
+            exec(compile(python(following[0].source), f"{chapter.name}:validation", "exec"), namespace)  # noqa: S102
         except (ValueError, TypeError) as exc:
             raise UsageError(f"invalid parameter for {chapter.name}: {exc}") from None
+        except Exception:  # noqa: BLE001 - not a verdict on the values: the run will show it
+            pass
     return {name: namespace[name] for name in parameter_names(nb) if name in namespace}
 
 

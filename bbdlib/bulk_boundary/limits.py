@@ -143,6 +143,8 @@ def demo_data_set(widths: Sequence[int], n_samples: int, rng, activation: str = 
         ``X ~ N(0, 1)`` and the smooth targets ``Y = sin(X A)`` for a random ``A`` (so that
         the loss landscape is not trivial).
     """
+    if not isinstance(widths, (tuple, list)):
+        raise TypeError(f"widths must be a sequence of layer widths, got {widths!r}")
     net = Network(tuple(widths), activation, "mse")
     n_samples = check_int("n_samples", n_samples, minimum=1)
     rng = check_generator("rng", rng)

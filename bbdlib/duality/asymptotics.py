@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special
 
-from bbdlib.validate import check_array, check_int
+from bbdlib.validate import check_array, check_int, check_real
 
 __all__ = [
     "exponential_integral",
@@ -118,7 +118,12 @@ def series_converges(x: float, *, n_low: float = 20.0, n_high: float = 40.0,
     -------
     bool
     """
-    xv = float(check_array("x", x))
+    xv = check_real("x", x)
+    if xv == 0:
+        raise ValueError("x must be non-zero")
+    n_low = check_real("n_low", n_low, low=0.0, high=1000.0)
+    n_high = check_real("n_high", n_high, low=n_low, high=1000.0)
+    rtol = check_real("rtol", rtol, low=0.0)
     n1, n2 = int(n_low * abs(xv)), int(n_high * abs(xv))
     with np.errstate(over="ignore", invalid="ignore"):
         s1, s2 = ei_series_terms(xv, n1).sum(), ei_series_terms(xv, n2).sum()
@@ -160,8 +165,10 @@ def relative_error(approx: np.ndarray, exact: np.ndarray) -> np.ndarray:
     -------
     ndarray
     """
-    approx = check_array("approx", approx)
-    exact = check_array("exact", exact)
+    approx = check_array("approx", approx, min_size=1)
+    exact = check_array("exact", exact, min_size=1)
+    if approx.shape != exact.shape and approx.size != 1 and exact.size != 1:
+        raise ValueError(f"approx and exact must have the same shape, got {approx.shape} and {exact.shape}")
     if np.any(exact == 0):
         raise ValueError("exact must be non-zero for a relative error")
     return np.abs(approx - exact) / np.abs(exact)

@@ -60,6 +60,8 @@ def figure_composition(figure: int) -> Composition:
     -------
     Composition
     """
+    if isinstance(figure, bool):
+        raise TypeError(f"figure must be an integer 1-5, got {figure!r}")
     figure = check_choice("figure", figure, FIGURES)
     act, loss, n = FIGURES[figure]
     return Composition(act, loss, n)

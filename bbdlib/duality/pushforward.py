@@ -76,7 +76,8 @@ def sample(q_of_x: Callable, *, mean: float, std: float, n_samples: int,
     """
     q_of_x = _check_map("q_of_x", q_of_x)
     mean, std = _check_gaussian(mean, std)
-    n_samples = check_int("n_samples", n_samples, minimum=1)
+    n_samples = check_int("n_samples", n_samples, minimum=1, maximum=200_000_000,
+                          why="2·10^8 float64 samples take 1.6 GB per array; more do not fit this machine")
     rng = check_generator("rng", rng)
     x = rng.normal(mean, std, size=n_samples)
     return PushforwardSample(x=x, q=np.asarray(q_of_x(x), dtype=float))
@@ -303,7 +304,7 @@ def turning_points(x_grid, q_grid) -> np.ndarray:
     -------
     ndarray
     """
-    x = check_array("x_grid", x_grid, ndim=1)
+    x = check_array("x_grid", x_grid, ndim=1, min_size=2)
     q = check_array("q_grid", q_grid, shape=x.shape)
     return x[1:-1][np.diff(np.sign(np.diff(q))) != 0]
 
@@ -324,7 +325,7 @@ def count_preimages(q_grid, values) -> np.ndarray:
     -------
     ndarray of int
     """
-    q = check_array("q_grid", q_grid, ndim=1)
+    q = check_array("q_grid", q_grid, ndim=1, min_size=2)
     v = check_array("values", values, ndim=1)
     lo, hi = np.minimum(q[:-1], q[1:]), np.maximum(q[:-1], q[1:])
     return np.array([int(np.sum((lo <= c) & (c < hi))) for c in v], dtype=int)

@@ -394,6 +394,7 @@ def nilpotency_index(w, *, tol: float = 0.0) -> int | None:
     int or None
     """
     w = check_array("w", w, ndim=2)
+    tol = check_real("tol", tol, low=0.0)
     if w.shape[0] != w.shape[1]:
         raise ValueError(f"w must be square, got shape {w.shape}")
     mask = (np.abs(w) > tol).astype(float)        # structural nilpotency (no cancellations)

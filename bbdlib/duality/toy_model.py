@@ -406,6 +406,8 @@ def rotation_angle(rule: str, cls: str, w: float = 1.0, b: float = 0.0, *,
     """
     cls = check_class(cls)
     check_choice("theta rule", rule, THETA_RULES)
+    w = check_real("w", w)
+    b = check_real("b", b)
     mu, s = data.mean(cls), data.std(cls)
     if rule == "class_mean":
         return math.atan2(1.0, mu)

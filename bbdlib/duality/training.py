@@ -15,6 +15,10 @@ import numpy as np
 from bbdlib.duality.toy_model import TWO_CLASSES, Composition, TwoClassData, check_class
 from bbdlib.validate import check_generator, check_int, check_real
 
+#: The most replicas x batch samples one SGD step of :func:`train_sgd` may draw: its random
+#: draws for 256 steps at once then take about 5 GB (this machine: 24 GiB).
+MAX_WORK = 2**20
+
 __all__ = ["TrainingResult", "train_sgd", "accuracy", "active_fraction", "EquilibriumJumps",
            "equilibrium_jumps"]
 
@@ -97,6 +101,9 @@ def accuracy(comp: Composition, w: float, b: float, *, n: int = 200_000,
     -------
     float
     """
+    w = check_real("w", w)
+    b = check_real("b", b)
+    n = check_int("n", n, minimum=1, maximum=200_000_000)
     rng = check_generator("rng", rng)
     data = _check_data(data)
     x, t = data.draw(n, rng=rng)
@@ -148,8 +155,10 @@ def train_sgd(
     data = _check_data(data)
     gamma = check_real("gamma", gamma, low=0.0, low_inclusive=False)
     steps = check_int("steps", steps, minimum=8)
-    replicas = check_int("replicas", replicas, minimum=2)
-    batch = check_int("batch", batch, minimum=1)
+    replicas = check_int("replicas", replicas, minimum=2, maximum=MAX_WORK,
+                         why="replicas x batch floats per step must fit this machine's memory")
+    batch = check_int("batch", batch, minimum=1, maximum=MAX_WORK // replicas,
+                      why=f"replicas x batch <= {MAX_WORK} floats per step must fit this machine's memory")
     w0 = check_real("w0", w0)
     b0 = check_real("b0", b0)
     rng = check_generator("rng", rng)
@@ -187,8 +196,9 @@ def train_sgd(
                     s4_b += b
             if step % record_every == 0:
                 traj.append((w.mean(), b.mean()))
-    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
-        raise FloatingPointError("SGD diverged (non-finite parameters); lower gamma")
+        if not all(np.all(np.isfinite(a)) for a in (w, b, s_w, s_b, s_ww, s_bb)):
+            raise ValueError(f"SGD diverged by step {c0 + m} of {steps} (non-finite parameters): "
+                             f"gamma = {gamma} is too large")
     nh = steps - half
     wa, ba = s_w / nh, s_b / nh
     fw = np.sqrt(np.maximum(s_ww / nh - wa**2, 0.0))

@@ -308,3 +308,28 @@ def test_execute_fills_cache_and_reports_failures(tmp_path, claims_dir):
     assert (tmp_path / "cache" / ".bbdlib-execute").is_file()
     with pytest.raises(ValueError, match="timeout"):
         execute_chapters([ROOT / CHAPTER], tmp_path / "cache", timeout=0)
+
+
+@pytest.mark.parametrize(("chapter", "name"), [
+    ("chapters/duality/06-toy-model-numerics.md", "train_steps"),
+    ("chapters/duality/06-toy-model-numerics.md", "replicas"),
+    ("chapters/duality/07-figures.md", "batch"),
+    ("chapters/duality/08-power-law-sweep.md", "n_summary"),
+    ("chapters/duality/05-criticality.md", "n_boot"),
+    ("chapters/duality/06-toy-model-numerics.md", "jump_steps"),
+])
+def test_work_sizes_have_a_maximum_that_says_why(tmp_path, chapter, name):
+    r = run("run", chapter, "-p", name, str(10**12), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2
+    assert f"{name} must be <= " in r.stderr and "2 cores, 24 GiB" in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_too_few_bins_is_a_clear_failure_not_a_pass_or_a_crash(tmp_path):
+    # II.4 at its smallest n_samples: (5.1) would be "reproduced" on 1 bin of 60
+    r = run("run", "chapters/duality/04-toy-model.md", "-p", "n_samples", "10000", "--out", str(tmp_path))
+    assert r.returncode == 1
+    assert "only 1 of 60 bins hold >= 2000 samples" in r.stderr and "at least 15" in r.stderr
+    # a min_count beyond any sample size is refused before running
+    r = run("run", "chapters/duality/04-toy-model.md", "-p", "min_count", "10000000", "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and "min_count must be <= 1000000" in r.stderr
