@@ -174,3 +174,34 @@ def test_scorecard_and_errata_have_no_placeholders(page):
     _built()
     found = _placeholders((HTML / "chapters" / f"{page}.html").read_text(encoding="utf-8"))
     assert not found, f"{page}: placeholders {found}"
+
+
+def _broken_anchors(links: list[tuple[str, str]], base: Path) -> list[str]:
+    """(page, anchor) pairs whose anchor is not an id of the page."""
+    broken = []
+    for href, anchor in links:
+        target = (base / href).resolve()
+        ids = set(re.findall(r'\bid="([^"]+)"', target.read_text(encoding="utf-8"))) if target.is_file() else set()
+        if anchor not in ids:
+            broken.append(f"{href}#{anchor}")
+    return broken
+
+
+def test_anchor_check_fails_on_a_missing_id(tmp_path):
+    (tmp_path / "a.html").write_text('<p id="here">x</p>')
+    assert _broken_anchors([("a.html", "here"), ("a.html", "gone"), ("b.html", "x")], tmp_path) == \
+        ["a.html#gone", "b.html#x"]
+
+
+def test_errata_entries_are_linkable_and_link_to_the_chapters_errata():
+    _built()
+    chapters = HTML / "chapters"
+    scorecard = (chapters / "scorecard.html").read_text(encoding="utf-8")
+    errata = (chapters / "errata.html").read_text(encoding="utf-8")
+    to_errata = re.findall(r'href="(errata\.html)#(erratum-[^"]+)"', scorecard)
+    assert to_errata, "no scorecard row links to an erratum"
+    assert not _broken_anchors(to_errata, chapters)
+    entries = re.findall(r'<li class="bbd-erratum" id="(erratum-[^"]+)"', errata)
+    assert entries and len(entries) == len(set(entries)), "errata entries need unique ids"
+    to_chapters = re.findall(r'href="((?:bulk-boundary|duality)/[^"#]+\.html)#([^"]+)"', errata)
+    assert to_chapters and not _broken_anchors(to_chapters, chapters)
