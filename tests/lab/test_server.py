@@ -176,3 +176,19 @@ def test_an_outdated_text_against_an_edited_notebook_is_refused_by_the_server(ju
     status, body = jupyter_server.request("GET", jupyter_server.contents(CHAPTER, "type=notebook&content=1"))
     assert status == 400 and "more recent than" in str(body)
     assert (lab_repo / CHAPTER).read_bytes() == text
+
+
+def test_the_chapter_the_server_opens_runs_top_to_bottom_from_its_folder(jupyter_server, claims_dir):
+    """JupyterLab starts the kernel in the chapter's folder; the chapter runs there and asserts its claims."""
+    from nbclient import NotebookClient
+
+    lab_repo = jupyter_server.repo
+    nb = nbformat.from_dict(opened(jupyter_server, CHAPTER)["content"])
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str((lab_repo / CHAPTER).parent)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
+    from bbdlib.book.claims import load_records
+
+    assert (claims_dir / "duality__09-appendix-a.json").is_file()
+    assert len(load_records(claims_dir)) >= 2
