@@ -125,26 +125,54 @@ def _set_baseline(nb, digest: str) -> None:
     nb.setdefault("metadata", {}).setdefault(_META, {})[_BASELINE] = digest
 
 
-def stamp_baseline(model: dict, path: str, contents_manager=None, **kwargs) -> None:
-    """Jupyter server pre-save hook: record a saved notebook's inputs as the pair's baseline.
+def _same_notebook(old: str, new: str) -> bool:
+    """Whether two MyST texts hold the same notebook (header metadata, cells and their metadata)."""
+    import jupytext
 
-    ``make lab`` sets it as ``ContentsManager.pre_save_hook``.  JupyterLab with jupytext
-    saves a paired chapter by writing both files from one model, so the inputs the notebook
-    file receives are those of the ``.md`` too.
+    try:
+        a, b = jupytext.reads(old, fmt="md:myst"), jupytext.reads(new, fmt="md:myst")
+    except Exception:  # not a MyST notebook: compare as text
+        return False
+
+    def key(nb):
+        return nb.metadata, [(c.cell_type, c.source, c.metadata) for c in nb.cells]
+
+    return key(a) == key(b)
+
+
+def stamp_baseline(model: dict, path: str, contents_manager=None, **kwargs) -> None:
+    """Jupyter server pre-save hook of ``make lab``: the pair's baseline, and unedited text kept.
+
+    JupyterLab with jupytext saves a paired chapter by writing both files from one model.
+
+    * For the notebook file, it records the saved inputs as the pair's baseline
+      (``metadata.bbdlib.paired_inputs``; the ``.md`` receives the same inputs).
+    * For a ``.md`` file that already holds the same notebook (header, cells, cell metadata)
+      in other bytes (jupytext's writer puts a blank line after a cell's options, for
+      instance), it keeps the file's own text, so that saving an unedited chapter (e.g. after
+      running it, or on autosave) leaves it byte for byte as it was and ``git status`` clean.
 
     Parameters
     ----------
     model : dict
-        The contents-API model being saved (modified in place when it is a notebook).
+        The contents-API model being saved (modified in place).
     path : str
-        Its path (unused).
+        Its path relative to the server's root.
     contents_manager : object, optional
-        The contents manager (unused).
+        The contents manager (its ``root_dir`` locates ``path``; default: the working folder).
     **kwargs
         Anything else the server passes.
     """
     if model.get("type") == "notebook" and isinstance(model.get("content"), dict):
         _set_baseline(model["content"], inputs_digest(model["content"]))
+    elif (model.get("type") == "file" and model.get("format") == "text" and str(path).endswith(".md")
+          and isinstance(model.get("content"), str)):
+        root = Path(getattr(contents_manager, "root_dir", None) or Path.cwd())
+        target = root / str(path).strip("/")
+        if target.is_file():
+            old = target.read_text(encoding="utf-8")
+            if old != model["content"] and _same_notebook(old, model["content"]):
+                model["content"] = old
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,28 @@ def test_the_pre_save_hook_stamps_notebooks_only():
     assert text == {"type": "file", "content": "x"}
 
 
+def test_the_pre_save_hook_keeps_the_bytes_of_an_unedited_md_only(lab_repo):
+    class Manager:
+        root_dir = str(lab_repo)
+
+    chapter = lab_repo / CHAPTER
+    old = chapter.read_text()
+    # Other bytes, same notebook: the header's keys in another order.
+    header = "  display_name: Python 3\n  language: python\n  name: python3\n"
+    assert header in old
+    canonical = old.replace(header, "  name: python3\n  display_name: Python 3\n  language: python\n")
+    model = {"type": "file", "format": "text", "content": canonical}
+    stamp_baseline(model, CHAPTER, Manager())
+    assert model["content"] == old
+    edited = canonical.replace("abs_x_checks = [10, 30, 100]", "abs_x_checks = [10]")
+    model = {"type": "file", "format": "text", "content": edited}
+    stamp_baseline(model, CHAPTER, Manager())
+    assert model["content"] == edited
+    model = {"type": "file", "format": "text", "content": "plain text"}
+    stamp_baseline(model, "chapters/index.md", Manager())
+    assert model["content"] == "plain text"
+
+
 DEMO = textwrap.dedent("""\
     ---
     jupytext:
