@@ -8,6 +8,7 @@ from scipy import integrate
 from bbdlib.powerlaw import (
     EXACT_BOOTSTRAP_MAX,
     fit_truncated_powerlaw,
+    ks_distance,
     log_binned_density,
     sample_truncated_powerlaw,
     truncated_powerlaw_moment,
@@ -127,3 +128,50 @@ def test_truncated_powerlaw_moment_exact_and_against_samples():
     assert np.mean(x**2) == pytest.approx(m2, abs=5 * np.std(x**2) / np.sqrt(x.size))
     with pytest.raises(ValueError, match="x_max"):
         truncated_powerlaw_moment(1, 1.0, 2.0, 1.0)
+
+
+# -- weighted MLE (importance sampling) and the KS distance --------------------------------
+
+@pytest.mark.parametrize("k", [0.0, 2.0 / 3.0, 2.0])
+@pytest.mark.parametrize("n", [20_000, 200_000])  # exact and binned bootstrap branches
+def test_weighted_mle_recovers_exponent_from_importance_samples(k, n):
+    """Samples from a k = 1 proposal, weighted by p_k/p_1, recover k (self-normalised IS)."""
+    rng = np.random.default_rng(7)
+    lo, hi = 1e-2, 1e2
+    x = sample_truncated_powerlaw(1.0, lo, hi, n, rng=rng)
+    w = truncated_powerlaw_pdf(x, k, lo, hi) / truncated_powerlaw_pdf(x, 1.0, lo, hi)
+    fit = fit_truncated_powerlaw(x, lo, hi, rng=rng, weights=w, n_boot=100)
+    assert fit.ci_low - 0.02 <= k <= fit.ci_high + 0.02
+    assert abs(fit.k - k) < 0.05
+    # and the unweighted fit of the same samples gives the proposal's exponent instead
+    assert abs(fit_truncated_powerlaw(x, lo, hi, rng=rng, n_boot=20).k - 1.0) < 0.03
+
+
+def test_unit_weights_equal_unweighted_fit():
+    rng = np.random.default_rng(3)
+    x = sample_truncated_powerlaw(1.5, 1.0, 100.0, 5000, rng=rng)
+    a = fit_truncated_powerlaw(x, 1.0, 100.0, rng=1, n_boot=50)
+    b = fit_truncated_powerlaw(x, 1.0, 100.0, rng=1, n_boot=50, weights=np.ones(x.size))
+    assert a.k == pytest.approx(b.k, rel=1e-12)
+
+
+def test_ks_distance_small_for_the_true_law_large_for_a_wrong_one():
+    rng = np.random.default_rng(5)
+    x = sample_truncated_powerlaw(2.0, 1.0, 1e3, 100_000, rng=rng)
+    d_true = ks_distance(x, 2.0, 1.0, 1e3)
+    assert d_true < 1.36 / math.sqrt(x.size) * 1.5   # the KS 95 % critical value, with margin
+    assert ks_distance(x, 1.5, 1.0, 1e3) > 10 * d_true
+    w = np.ones(x.size)
+    assert ks_distance(x, 2.0, 1.0, 1e3, weights=w) == pytest.approx(d_true, rel=1e-12)
+
+
+def test_bad_weights_are_refused():
+    x = np.linspace(1.0, 10.0, 100)
+    with pytest.raises(ValueError, match="weights"):
+        fit_truncated_powerlaw(x, 1.0, 10.0, rng=0, weights=np.ones(5))
+    with pytest.raises(ValueError, match="weights"):
+        fit_truncated_powerlaw(x, 1.0, 10.0, rng=0, weights=-np.ones(100))
+    with pytest.raises(ValueError, match="weights"):
+        fit_truncated_powerlaw(x, 1.0, 10.0, rng=0, weights=np.zeros(100))
+    with pytest.raises(ValueError, match="weights"):
+        ks_distance(x, 1.0, 1.0, 10.0, weights=np.ones(3))

@@ -20,7 +20,13 @@ from bbdlib.validate import check_generator, check_int, check_real
 MAX_WORK = 2**20
 
 __all__ = ["TrainingResult", "train_sgd", "accuracy", "active_fraction", "EquilibriumJumps",
-           "equilibrium_jumps"]
+           "equilibrium_jumps", "READINGS_EQ716", "predict_plus"]
+
+#: The two readings of the piece-wise linear activation (7.16) of [B] for y ≥ 1:
+#: ``"literal"`` f = 0 (as printed: f = y on (0, 1), 0 elsewhere) and ``"hard_sigmoid"``
+#: f = 1 (f = clip(y, 0, 1)).  Both have f′ = 1 on (0, 1) and 0 elsewhere, so SGD and the
+#: jumps are identical; they differ only in the prediction f(y) > 1/2 for y ≥ 1.
+READINGS_EQ716 = ("literal", "hard_sigmoid")
 
 
 def _check_composition(comp) -> Composition:
@@ -60,6 +66,12 @@ class TrainingResult:
         Standard errors of the drifts over replicas.
     trajectory : ndarray, shape (n_record, 2)
         Replica-mean (w, b) at ``record_every`` steps (for plots).
+    steps, gamma, batch : int, float, int
+        The run's settings.
+    clip_norm : float or None
+        The per-sample gradient-norm clipping level (None: plain SGD).
+    clipped_fraction : float
+        Fraction of per-sample gradients that were clipped over the whole run.
     """
 
     w: np.ndarray
@@ -80,10 +92,37 @@ class TrainingResult:
     steps: int
     gamma: float
     batch: int
+    clip_norm: float | None = None
+    clipped_fraction: float = 0.0
+
+
+def predict_plus(comp: Composition, y, *, reading: str = "literal") -> np.ndarray:
+    """The prediction '+' iff f(y) > 1/2, with the reading of (7.16) for the piece-wise linear f.
+
+    Parameters
+    ----------
+    comp : Composition
+    y : array_like
+        Pre-activations.
+    reading : {"literal", "hard_sigmoid"}
+        ``READINGS_EQ716``; ignored unless the activation is ``"piecewise_linear"``.
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    comp = _check_composition(comp)
+    if reading not in READINGS_EQ716:
+        raise ValueError(f"reading must be one of {READINGS_EQ716}, got {reading!r}")
+    y = np.asarray(y, dtype=float)
+    if comp.activation == "piecewise_linear" and reading == "hard_sigmoid":
+        return np.clip(y, 0.0, 1.0) > 0.5
+    return comp.f(y) > 0.5
 
 
 def accuracy(comp: Composition, w: float, b: float, *, n: int = 200_000,
-             rng: np.random.Generator | int = 0, data: TwoClassData = TWO_CLASSES) -> float:
+             rng: np.random.Generator | int = 0, data: TwoClassData = TWO_CLASSES,
+             reading: str = "literal") -> float:
     """Fraction of a fresh sample of the data set classified right.
 
     Parameters
@@ -106,8 +145,9 @@ def accuracy(comp: Composition, w: float, b: float, *, n: int = 200_000,
     n = check_int("n", n, minimum=1, maximum=200_000_000)
     rng = check_generator("rng", rng)
     data = _check_data(data)
+    predict_plus(comp, np.zeros(1), reading=reading)  # validates comp and reading
     x, t = data.draw(n, rng=rng)
-    pred = comp.f(w * x + b) > 0.5
+    pred = predict_plus(comp, w * x + b, reading=reading)
     return float(np.mean(pred == (t == data.target_plus)))
 
 
@@ -123,6 +163,7 @@ def train_sgd(
     rng: np.random.Generator | int,
     record_every: int = 100,
     data: TwoClassData = TWO_CLASSES,
+    clip_norm: float | None = None,
 ) -> TrainingResult:
     """Train (w, b) by SGD (eq. (2.3) of [B]) in ``replicas`` independent copies.
 
@@ -146,6 +187,11 @@ def train_sgd(
         Stride of the recorded replica-mean trajectory.
     data : TwoClassData
         The data set (each sample is '+' with probability ``data.p_plus``).
+    clip_norm : float, optional
+        Per-sample gradient-norm clipping (the standard remedy for unbounded per-sample
+        gradients, e.g. Pascanu, Mikolov & Bengio 2013): each sample's gradient
+        H′(y) (x¹, 1) is scaled by min(1, clip_norm / |H′(y)| √(x¹² + 1)) before the
+        mini-batch mean.  None (default) is plain SGD, eq. (2.3).
 
     Returns
     -------
@@ -163,6 +209,9 @@ def train_sgd(
     b0 = check_real("b0", b0)
     rng = check_generator("rng", rng)
     record_every = check_int("record_every", record_every, minimum=1)
+    if clip_norm is not None:
+        clip_norm = check_real("clip_norm", clip_norm, low=0.0, low_inclusive=False)
+    n_clipped = 0
 
     w = np.full(replicas, w0)
     b = np.full(replicas, b0)
@@ -181,6 +230,11 @@ def train_sgd(
             x = xx[j]
             y = w[:, None] * x + b[:, None]
             g = np.where(tt[j], comp.dH(y, data.target_plus), comp.dH(y, data.target_minus))
+            if clip_norm is not None:
+                norm = np.abs(g) * np.sqrt(x * x + 1.0)
+                over = norm > clip_norm
+                n_clipped += int(over.sum())
+                g = np.where(over, g * (clip_norm / np.where(over, norm, 1.0)), g)
             w = w - gamma * (g * x).mean(axis=1)
             b = b - gamma * g.mean(axis=1)
             if step >= half:
@@ -214,6 +268,7 @@ def train_sgd(
         drift_se_w=float(dw.std(ddof=1) / np.sqrt(replicas)),
         drift_se_b=float(db.std(ddof=1) / np.sqrt(replicas)),
         trajectory=np.array(traj), steps=steps, gamma=gamma, batch=batch,
+        clip_norm=clip_norm, clipped_fraction=n_clipped / (steps * replicas * batch),
     )
 
 

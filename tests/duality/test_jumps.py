@@ -120,3 +120,43 @@ def test_bad_input():
     with pytest.raises(ValueError, match="n must be >= 1"):
         JumpMap(comp, 1.0, 0.0, "+", 1.0, 0.5).sample(0, rng=0)
     assert JumpMap(comp, 1, 0, "\u2212", 1, 0).cls == "-" and JumpMap(comp, 1, 0, "-", 1, 0).data is TWO_CLASSES
+
+
+# -- the streamed sampler -------------------------------------------------------------------
+
+def _stream_map():
+    from bbdlib.duality.toy_model import Composition
+    return JumpMap(Composition("piecewise_linear", "cross_entropy"), 3.5, -1.25, "-", 0.1, math.pi / 2)
+
+
+def test_stream_keeps_the_band_and_the_edges_of_the_same_draws():
+    """Chunked draws are the same stream as one draw: the kept band and the data edges equal
+    those of the in-memory sample with the same seed."""
+    jm = _stream_map()
+    n = 20_000
+    st = jm.stream(n, rng=np.random.default_rng(9), keep=(1.0, 1e3), edge_count=50, chunk=1024)
+    aq = jm.sample(n, rng=np.random.default_rng(9)).abs_qdot
+    band = np.sort(aq[(aq >= 1.0) & (aq <= 1e3)])
+    np.testing.assert_array_equal(np.sort(st.kept), band)
+    assert st.n == n and st.n_active == aq.size
+    assert st.data_edges() == (np.partition(aq, 49)[49], np.partition(aq, aq.size - 50)[aq.size - 50])
+
+
+def test_stream_memory_does_not_grow_with_n():
+    """Only the band is kept: 10x more inputs keep ~10x more band samples and nothing else."""
+    jm = _stream_map()
+    a = jm.stream(200_000, rng=1, keep=(50.0, 1e9), chunk=2**14)
+    b = jm.stream(2_000_000, rng=1, keep=(50.0, 1e9), chunk=2**14)
+    assert b.kept.size < 0.001 * b.n
+    assert 5 * a.kept.size < b.kept.size < 20 * a.kept.size
+    assert a.smallest.size == b.smallest.size == 100
+
+
+def test_stream_bad_input():
+    jm = _stream_map()
+    with pytest.raises(ValueError, match="keep"):
+        jm.stream(1000, rng=0, keep=(2.0, 1.0))
+    with pytest.raises(ValueError, match="keep"):
+        jm.stream(1000, rng=0, keep=(0.0, 1.0))
+    with pytest.raises(ValueError, match="chunk"):
+        jm.stream(1000, rng=0, keep=(1.0, 2.0), chunk=10)

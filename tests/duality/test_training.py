@@ -1,4 +1,5 @@
 """Tests of SGD to learning equilibrium in the toy model (eq. (2.3) of [B]): bbdlib.duality.training."""
+import numpy as np
 import pytest
 from scipy.stats import ks_2samp
 
@@ -66,3 +67,39 @@ def test_bad_input():
         accuracy(comp, 1.0, 0.0, data=None)
     with pytest.raises(TypeError, match="comp must be a Composition"):
         active_fraction(None, 1.0, 0.0)
+
+
+# -- Fig. 5: gradient-norm clipping and the two readings of (7.16) ---------------------------
+
+def test_clipping_keeps_the_piecewise_linear_network_alive():
+    """Plain SGD with the piece-wise linear f and cross-entropy kills replicas (unbounded
+    per-sample gradient 1/y near y = 0); per-sample clipping at 10 keeps every replica alive."""
+    comp = Composition("piecewise_linear", "cross_entropy")
+    kw = dict(gamma=0.1, steps=4000, replicas=16, batch=16, rng=np.random.default_rng([0, 5]))
+    clipped = train_sgd(comp, clip_norm=10.0, **kw)
+    assert clipped.clip_norm == 10.0 and 0 < clipped.clipped_fraction < 0.05
+    assert np.all(active_fraction(comp, clipped.w, clipped.b) > 0.02)   # every replica alive
+    plain = train_sgd(comp, **{**kw, "rng": np.random.default_rng([0, 5])})
+    assert np.sum(active_fraction(comp, plain.w_last, plain.b_last) == 0) > 0   # some die
+
+
+def test_clip_norm_bad_input():
+    comp = Composition("piecewise_linear", "cross_entropy")
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="clip_norm"):
+            train_sgd(comp, gamma=0.1, steps=8, replicas=2, rng=0, clip_norm=bad)
+
+
+def test_readings_of_eq716_differ_only_above_one():
+    from bbdlib.duality.training import predict_plus
+    comp = Composition("piecewise_linear", "cross_entropy")
+    y = np.array([-1.0, 0.2, 0.7, 1.5])
+    np.testing.assert_array_equal(predict_plus(comp, y, reading="literal"), [False, False, True, False])
+    np.testing.assert_array_equal(predict_plus(comp, y, reading="hard_sigmoid"), [False, False, True, True])
+    # other activations ignore the reading
+    relu = Composition("relu", "mse")
+    np.testing.assert_array_equal(predict_plus(relu, y, reading="hard_sigmoid"), predict_plus(relu, y))
+    with pytest.raises(ValueError, match="reading"):
+        predict_plus(comp, y, reading="sigmoid")
+    with pytest.raises(ValueError, match="reading"):
+        accuracy(comp, 1.0, 0.0, n=10, reading="clip")

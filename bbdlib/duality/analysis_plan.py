@@ -1,0 +1,455 @@
+"""The one analysis plan for every exponent claim of Secs. 6–8 of [B], fixed before any fit.
+
+Why this window.  Section 6 of [B] derives the exponent k from the change of variables
+(6.1), p(q̇′) = p_y(y(q̇′)) |dy/dq̇′|, under three approximations: the composition H(f(y))
+follows its asymptotic form ((6.10)–(6.11), (6.18), (6.21); (7.7)–(7.10), (7.14), (7.17)),
+the rotation factor Dy − C of (6.4) is nearly constant (|Dy| ≪ |C|), and — implicitly, since
+the power law is read off the Jacobian alone — the data density p_y(y) is approximately
+constant where the law is claimed.  A window in |q̇′| is therefore admissible when, on it,
+
+1. the monotone branches y_b(q̇′) that carry at least ε of the exact density (6.1) at a
+   point together carry at least 1 − ε of it, and the set of such branches is the same
+   across the window ((6.1) assumes one branch; a sum (3.13) of branches that each follow
+   the law follows it too — the '+' class has one branch on each side of y* = x²);
+2. dH/dy is within a relative ε of the paper's asymptotic form at every point;
+3. p_y and the rotation factor x¹ cos θ + sin θ, evaluated on all these branches, each
+   vary by at most a factor (1 + ε)/(1 − ε) across the window (each within ±ε of a common
+   middle value);
+4. it lies inside the sampled range: between the ``EDGE_COUNT``-th smallest and largest
+   sampled |q̇′| (beyond those the data resolve no density).
+
+The plan window is the admissible window of most decades.  Conditions 2–3 bound every factor
+that the law neglects by 1 ± ε, so they tilt the log-log slope over D decades by at most
+log10((1 + ε)/(1 − ε))/D (:func:`slope_allowance`): that is the systematic part of the
+tolerance, and a window below ``MIN_DECADES`` is "no power-law range at these parameters".
+
+Choices, made once from the paper's assumptions and before any fit:
+
+``EPSILON = 0.1``
+    "≈" in Sec. 6 means the neglected factors are small; 10 % is the largest deviation at
+    which a factor still reads as a constant on a log-log plot (it tilts a slope by
+    0.087 over one decade, less than the printed exponents' smallest spacing 1/3 between
+    k = 0, 2/3 and 1 of (7.15)).
+``MIN_DECADES = 1.0``
+    one decade: less is not a power law in any usage (Clauset, Shalizi & Newman 2009), and
+    the same minimum applies to the Jacobian and to the whole distribution.
+``N_BOOT = 200``, ``LEVEL = 0.95``
+    a 95 % percentile bootstrap interval (200 resamples resolve its 2.5 % ends to ±1 %).
+``KS``
+    the Kolmogorov–Smirnov distance of the in-window samples to the fitted truncated law
+    (:func:`bbdlib.powerlaw.ks_distance`), reported with every exponent.
+half-window rule
+    the window is split at its geometric middle and each half is fitted; the exponent is
+    a power law over the window only if |k_low − k_high| is within the slope allowances of
+    the two halves (a factor within 1 ± ε peaked inside the window tilts them in opposite
+    directions) plus the 95 % interval of a difference.  A verdict "reproduced" needs a
+    range, a stable fit and |k − k_paper| ≤ slope allowance + bootstrap half-width
+    (systematic and statistical parts added).
+``EDGE_COUNT = 100``
+    the data edges: 100 samples beyond an edge resolve the density there to 10 % (1/√100),
+    the same ε.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bbdlib.duality.density import exact_density
+from bbdlib.duality.jumps import JumpMap
+from bbdlib.powerlaw import PowerLawFit, fit_truncated_powerlaw, ks_distance
+from bbdlib.validate import check_array, check_generator, check_int, check_real
+
+__all__ = ["EPSILON", "MIN_DECADES", "N_BOOT", "LEVEL", "EDGE_COUNT", "N_EDGE_SCAN",
+           "check_epsilon", "check_min_decades", "slope_allowance", "PlanWindow", "plan_window",
+           "ExponentMeasurement", "measure_exponent"]
+
+EPSILON = 0.1
+MIN_DECADES = 1.0
+N_BOOT = 200
+LEVEL = 0.95
+EDGE_COUNT = 100
+N_EDGE_SCAN = 9
+_N_POINTS = 1500
+
+
+def check_epsilon(eps) -> float:
+    """Validate the accuracy ε of the plan: a real in (0, 1).
+
+    Parameters
+    ----------
+    eps : float
+
+    Returns
+    -------
+    float
+    """
+    return check_real("eps", eps, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+
+
+def check_min_decades(min_decades) -> float:
+    """Validate a minimum extent in decades: a real > 0.
+
+    Parameters
+    ----------
+    min_decades : float
+
+    Returns
+    -------
+    float
+    """
+    return check_real("min_decades", min_decades, low=0.0, low_inclusive=False)
+
+
+def slope_allowance(decades: float, eps: float = EPSILON) -> float:
+    """The largest tilt of a log-log slope over ``decades`` from factors within 1 ± ``eps``:
+    log10((1 + eps)/(1 − eps)) / decades.
+
+    Parameters
+    ----------
+    decades : float
+        Extent of the window (> 0).
+    eps : float
+        Accuracy of the neglected factors, in (0, 1).
+
+    Returns
+    -------
+    float
+    """
+    decades = check_real("decades", decades, low=0.0, low_inclusive=False)
+    eps = check_epsilon(eps)
+    return math.log10((1 + eps) / (1 - eps)) / decades
+
+
+@dataclass(frozen=True)
+class PlanWindow:
+    """The plan's fitting window of one class (see the module docstring).
+
+    Attributes
+    ----------
+    x_min, x_max : float
+        The window in |q̇′|.
+    data_low, data_high : float
+        The data edges (``EDGE_COUNT``-th smallest and largest sampled |q̇′|).
+    rule_edge : str
+        Which edge the approximations set (``"low"``, ``"high"``, ``"both"``) or ``"none"``
+        when both are data edges.
+    py_ratio, factor_ratio : float
+        max/min of p_y and of the rotation factor over the window.
+    asymptotic_dev : float
+        Largest relative deviation of dH/dy from its asymptotic form over the window.
+    branch_share : float
+        Smallest share of the exact density carried by the branches that satisfy the
+        conditions (at least 1 − ε).
+    n_branches : int
+        Number of branches carrying at least ε of the density in the window.
+    eps : float
+        The accuracy used.
+    """
+
+    x_min: float
+    x_max: float
+    data_low: float
+    data_high: float
+    rule_edge: str
+    py_ratio: float
+    factor_ratio: float
+    asymptotic_dev: float
+    branch_share: float
+    n_branches: int = 1
+    eps: float = EPSILON
+
+    @property
+    def decades(self) -> float:
+        """Extent of the window in decades."""
+        return math.log10(self.x_max / self.x_min)
+
+    def text(self) -> str:
+        """A one-line description for evidence strings."""
+        return (f"window [{self.x_min:.3g}, {self.x_max:.3g}] ({self.decades:.2f} decades; edge set by "
+                f"the approximations: {self.rule_edge}; p_y max/min {self.py_ratio:.3f}, factor max/min "
+                f"{self.factor_ratio:.3f}, asymptotic form within {100 * self.asymptotic_dev:.1f} %, "
+                f"{self.n_branches} branch(es) carrying ≥ {self.branch_share:.3f}; ε = {self.eps:g})")
+
+
+def _data_edges(abs_q: np.ndarray, edge_count: int) -> tuple[float, float]:
+    if abs_q.size < 2 * edge_count + 10:
+        raise ValueError(f"abs_q must hold at least {2 * edge_count + 10} non-zero jumps, got {abs_q.size}")
+    part = np.partition(abs_q, [edge_count - 1, abs_q.size - edge_count])
+    return float(part[edge_count - 1]), float(part[abs_q.size - edge_count])
+
+
+def plan_window(jump_map: JumpMap, abs_q=None, *, eps: float = EPSILON, edge_count: int = EDGE_COUNT,
+                n_points: int = _N_POINTS, data_edges: tuple[float, float] | None = None) -> PlanWindow:
+    """The plan's fitting window: the admissible window of most decades (module docstring).
+
+    Parameters
+    ----------
+    jump_map : JumpMap
+        The composition, parameters, class, γ and θ.
+    abs_q : array_like, optional
+        Sampled |q̇′| (zeros dropped); only their ``edge_count``-th smallest and largest
+        values are used (the data edges).  Give either ``abs_q`` or ``data_edges``.
+    eps : float
+        Accuracy ε of every approximation, in (0, 1).
+    edge_count : int
+        Samples beyond each data edge.
+    n_points : int
+        Points of the logarithmic |q̇′| grid on which the conditions are evaluated.
+    data_edges : (float, float), optional
+        The data edges directly (e.g. of a streamed sample,
+        :meth:`bbdlib.duality.jumps.StreamedJumps.data_edges`).
+
+    Returns
+    -------
+    PlanWindow
+
+    Raises
+    ------
+    ValueError
+        If no two grid points are admissible (no window at all), or for bad input.
+    """
+    if not isinstance(jump_map, JumpMap):
+        raise TypeError(f"jump_map must be a JumpMap, got {type(jump_map).__name__}")
+    jm = jump_map
+    eps = check_epsilon(eps)
+    edge_count = check_int("edge_count", edge_count, minimum=1)
+    n_points = check_int("n_points", n_points, minimum=50)
+    if (abs_q is None) == (data_edges is None):
+        raise ValueError("give exactly one of abs_q and data_edges")
+    if data_edges is not None:
+        lo_d = check_real("data_edges[0]", data_edges[0], low=0.0, low_inclusive=False)
+        hi_d = check_real("data_edges[1]", data_edges[1], low=0.0, low_inclusive=False)
+    else:
+        abs_q = check_array("abs_q", abs_q, ndim=1)
+        abs_q = abs_q[abs_q > 0]
+        lo_d, hi_d = _data_edges(abs_q, edge_count)
+    if not hi_d > lo_d:
+        raise ValueError("abs_q: the data edges coincide (all jumps equal); no window")
+    grid = np.geomspace(lo_d, hi_d, n_points)
+    ed = exact_density(jm, grid)
+    if ed.branch_density.shape[0] == 0:
+        raise ValueError(f"no window for {jm.composition.label}, class '{jm.cls}': no branch")
+    total = ed.density
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = ed.branch_density / total  # (n_branches, n_points)
+    sig = np.isfinite(ed.preimages) & (share >= eps)  # the branches that matter at each point
+    t = jm.target
+    comp = jm.composition
+    yv = np.where(sig, ed.preimages, jm.y_mean)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        dev_b = np.abs(comp.dH(yv, t) / comp.dH_asymptotic(yv, t) - 1.0)
+        lpy_b = -0.5 * ((yv - jm.y_mean) / jm.y_std) ** 2
+        lr_b = np.log(np.abs(jm.rotation_factor((yv - jm.b) / jm.w)))
+    dev = np.where(sig, dev_b, 0.0).max(axis=0)
+    finite = np.all(np.where(sig, np.isfinite(lr_b) & np.isfinite(dev_b), True), axis=0)
+    big = np.inf
+    py_hi = np.where(sig, lpy_b, -big).max(axis=0)
+    py_lo = np.where(sig, lpy_b, big).min(axis=0)
+    r_hi = np.where(sig, lr_b, -big).max(axis=0)
+    r_lo = np.where(sig, lr_b, big).min(axis=0)
+    covered = np.where(sig, share, 0.0).sum(axis=0)
+    ok = (total > 0) & sig.any(axis=0) & finite & (dev <= eps) & (covered >= 1 - eps)
+    # the set of significant branches must not change inside a window
+    dom = np.array([hash(col.tobytes()) for col in sig.T])
+    lim = math.log((1 + eps) / (1 - eps))
+    best = None
+    i = 0
+    n = grid.size
+    while i < n:
+        if not ok[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and ok[j + 1] and dom[j + 1] == dom[i]:
+            j += 1
+        # within the admissible run [i, j] of one branch: longest sub-window with both spreads <= lim
+        m = j + 1 - i
+        for s in range(m):
+            if best is not None and (m - s) <= best[1] - best[0] + 1:
+                break
+            u = slice(i + s, j + 1)
+            spread_a = np.maximum.accumulate(py_hi[u]) - np.minimum.accumulate(py_lo[u])
+            spread_b = np.maximum.accumulate(r_hi[u]) - np.minimum.accumulate(r_lo[u])
+            bad = np.flatnonzero((spread_a > lim) | (spread_b > lim))
+            e = (bad[0] - 1) if bad.size else m - s - 1
+            if e >= 1 and (best is None or e + 1 > best[1] - best[0] + 1):
+                best = (i + s, i + s + e)
+        i = j + 1
+    if best is None:
+        raise ValueError(f"no window for {comp.label}, class '{jm.cls}': the approximations of Sec. 6 "
+                         f"do not hold to ε = {eps:g} anywhere inside the sampled range")
+    p, q = best
+    at_lo, at_hi = p == 0, q == n - 1
+    rule_edge = {(True, True): "none", (True, False): "high", (False, True): "low"}.get((at_lo, at_hi), "both")
+    sl = slice(p, q + 1)
+    return PlanWindow(
+        x_min=float(grid[p]), x_max=float(grid[q]), data_low=lo_d, data_high=hi_d,
+        rule_edge=rule_edge,
+        py_ratio=float(math.exp(py_hi[sl].max() - py_lo[sl].min())),
+        factor_ratio=float(math.exp(r_hi[sl].max() - r_lo[sl].min())),
+        asymptotic_dev=float(dev[sl].max()), branch_share=float(covered[sl].min()),
+        n_branches=int(sig[:, p].sum()), eps=eps)
+
+
+@dataclass(frozen=True)
+class ExponentMeasurement:
+    """One exponent measured by the plan: fit, interval, KS, half-window fits, edge scan.
+
+    Attributes
+    ----------
+    fit : PowerLawFit
+        The MLE over the window (95 % bootstrap interval).
+    ks : float
+        KS distance of the in-window samples to the fitted truncated law.
+    half_low, half_high : PowerLawFit
+        Fits over the lower and upper half (in decades) of the window.
+    edge_scan : tuple of (float, float)
+        (position of the scanned edge, fitted k) pairs: the outer edge moved from the
+        window's middle to one decade beyond it (within the data edges).
+    scanned_edge : str
+        ``"high"`` or ``"low"``: which edge was scanned.
+    eps, min_decades : float
+        The plan's accuracy and minimum extent.
+    """
+
+    fit: PowerLawFit
+    ks: float
+    half_low: PowerLawFit | None
+    half_high: PowerLawFit | None
+    edge_scan: tuple
+    scanned_edge: str
+    eps: float = EPSILON
+    min_decades: float = MIN_DECADES
+
+    @property
+    def k(self) -> float:
+        """The fitted exponent."""
+        return self.fit.k
+
+    @property
+    def decades(self) -> float:
+        """Extent of the window in decades."""
+        return self.fit.decades
+
+    @property
+    def has_range(self) -> bool:
+        """Whether the window spans at least ``min_decades``."""
+        return self.decades >= self.min_decades
+
+    @property
+    def tolerance(self) -> float:
+        """Slope allowance over the window (systematic) + bootstrap half-width (statistical)."""
+        return slope_allowance(self.decades, self.eps) + self.fit.half_width
+
+    @property
+    def half_window_tolerance(self) -> float:
+        """Allowed |k_low − k_high|: each half may be tilted by the slope allowance over its
+        own decades, in opposite directions (a factor peaked inside the window), plus the
+        95 % interval of a difference, √(h_low² + h_high²)."""
+        if self.half_low is None or self.half_high is None:
+            return float("nan")
+        sys = slope_allowance(self.half_low.decades, self.eps) + slope_allowance(self.half_high.decades, self.eps)
+        return sys + math.hypot(self.half_low.half_width, self.half_high.half_width)
+
+    @property
+    def stable(self) -> bool:
+        """Half-window rule: |k_low − k_high| ≤ :attr:`half_window_tolerance`."""
+        if self.half_low is None or self.half_high is None:
+            return False
+        return abs(self.half_low.k - self.half_high.k) <= self.half_window_tolerance
+
+    def agrees(self, k_theory: float) -> bool:
+        """Range, stability and |k − k_theory| ≤ tolerance: the plan's "reproduced".
+
+        Parameters
+        ----------
+        k_theory : float
+
+        Returns
+        -------
+        bool
+        """
+        k_theory = check_real("k_theory", k_theory)
+        return self.has_range and self.stable and abs(self.k - k_theory) <= self.tolerance
+
+    def text(self, digits: int = 3) -> str:
+        """Evidence text: k, interval, tolerance, KS, half-window fits, edge scan."""
+        f = self.fit
+
+        def h(x):
+            return "—" if x is None else f"{x.k:.{digits}f} [{x.ci_low:.{digits}f}, {x.ci_high:.{digits}f}]"
+
+        scan = ", ".join(f"{e:.3g}: {k:.{digits}f}" for e, k in self.edge_scan)
+        return (f"k = {f.k:.{digits}f}, 95% CI [{f.ci_low:.{digits}f}, {f.ci_high:.{digits}f}] on "
+                f"{f.n_in_range} samples in [{f.x_min:.3g}, {f.x_max:.3g}] ({self.decades:.2f} decades), "
+                f"tolerance {self.tolerance:.{digits}f}, "
+                f"KS {self.ks:.4f}; halves {h(self.half_low)} and {h(self.half_high)} "
+                f"({'stable' if self.stable else 'unstable'}); k against the {self.scanned_edge} edge: {scan}")
+
+
+def measure_exponent(abs_q, window: tuple[float, float], *, rng: np.random.Generator | int,
+                     scanned_edge: str = "high", limits: tuple[float, float] | None = None,
+                     weights=None, n_boot: int = N_BOOT, eps: float = EPSILON,
+                     min_decades: float = MIN_DECADES) -> ExponentMeasurement:
+    """Measure the exponent of the samples over ``window`` by the plan.
+
+    Parameters
+    ----------
+    abs_q : array_like
+        Positive samples (|q̇′|).
+    window : (float, float)
+        The window (e.g. of :func:`plan_window`).
+    rng : numpy.random.Generator or int
+        Bootstrap randomness.
+    scanned_edge : {"high", "low"}
+        The edge moved in the edge scan (the one the approximations set).
+    limits : (float, float), optional
+        The scan stays inside these (default: the window widened by a decade each way).
+    weights : array_like, optional
+        Importance weights (weighted MLE, :func:`bbdlib.powerlaw.fit_truncated_powerlaw`).
+    n_boot : int
+        Bootstrap resamples of the main fit (the halves use the same, the scan 20).
+    eps : float
+        The plan's accuracy ε, in (0, 1).
+    min_decades : float
+        The minimum extent (> 0).
+
+    Returns
+    -------
+    ExponentMeasurement
+    """
+    x = check_array("abs_q", abs_q).ravel()
+    rng = check_generator("rng", rng)
+    eps = check_epsilon(eps)
+    min_decades = check_min_decades(min_decades)
+    if scanned_edge not in ("high", "low"):
+        raise ValueError(f"scanned_edge must be 'high' or 'low', got {scanned_edge!r}")
+    lo = check_real("window[0]", window[0], low=0.0, low_inclusive=False)
+    hi = check_real("window[1]", window[1], low=0.0, low_inclusive=False)
+    fit = fit_truncated_powerlaw(x, lo, hi, rng=rng, n_boot=n_boot, weights=weights)
+    ks = ks_distance(x, fit.k, lo, hi, weights=weights)
+    mid = math.sqrt(lo * hi)
+    halves = []
+    for a, b in ((lo, mid), (mid, hi)):
+        try:
+            halves.append(fit_truncated_powerlaw(x, a, b, rng=rng, n_boot=n_boot, weights=weights))
+        except ValueError:
+            halves.append(None)
+    lim_lo, lim_hi = limits if limits is not None else (lo / 10, hi * 10)
+    scan = []
+    if scanned_edge == "high":
+        edges = np.geomspace(mid, max(mid * 1.0001, min(hi * 10, lim_hi)), N_EDGE_SCAN)
+        pairs = [(lo, e) for e in edges]
+    else:
+        edges = np.geomspace(max(lim_lo, lo / 10), mid, N_EDGE_SCAN)
+        pairs = [(e, hi) for e in edges]
+    for (a, b), e in zip(pairs, edges):
+        try:
+            scan.append((float(e), fit_truncated_powerlaw(x, a, b, rng=rng, n_boot=20, weights=weights).k))
+        except ValueError:
+            continue
+    return ExponentMeasurement(fit=fit, ks=ks, half_low=halves[0], half_high=halves[1],
+                               edge_scan=tuple(scan), scanned_edge=scanned_edge, eps=eps,
+                               min_decades=min_decades)
