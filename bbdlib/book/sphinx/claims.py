@@ -63,6 +63,7 @@ li.bbd-erratum:target { background: #fff8c5; }
 /* a long formula printed by a code cell (sympy output) scrolls inside the output, it never
    overflows the column; displayed equations of the prose are broken to fit instead */
 .cell_output div.math { overflow-x: auto; overflow-y: hidden; }
+p.bbd-build-stamp { font-size: 0.85em; color: #57606a; border-top: 1px solid #d0d7de; padding-top: 0.5em; }
 @media print { details.bbd-group { border: 0; } }
 /* narrow screens: each record of the scorecard becomes a block, every value labelled */
 @media (max-width: 700px) {
