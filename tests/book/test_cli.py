@@ -229,10 +229,14 @@ def test_flipped_claims_are_all_listed_and_the_run_fails(tmp_path):
 def test_sigint_leaves_status_interrupted(tmp_path):
     out = tmp_path / "o"
     p = popen("run", stub(tmp_path), "-p", "sleep", "60", "--out", str(out))
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if (out / "claims" / "duality__09-appendix-a.json").is_file():
-            break
+    ledger = out / "claims" / "duality__09-appendix-a.json"
+    deadline = time.time() + 120
+    while time.time() < deadline:  # until the stub's first claim is recorded (it then sleeps)
+        try:
+            if len(json.loads(ledger.read_text(encoding="utf-8"))["claims"]) == 1:
+                break
+        except (OSError, ValueError):
+            pass
         time.sleep(0.2)
     time.sleep(1.0)
     assert summary(out)["status"] == "running"
