@@ -266,7 +266,7 @@ def test_dead_kernel_is_a_failed_run(tmp_path):
 
 def test_concurrent_runs_into_one_folder_never_mix(tmp_path):
     out = tmp_path / "o"
-    first = popen("run", stub(tmp_path), "-p", "sleep", "8", "--out", str(out))
+    first = popen("run", stub(tmp_path), "-p", "sleep", "20", "--out", str(out))
     deadline = time.time() + 60
     while not (out / "summary.json").is_file() and time.time() < deadline:
         time.sleep(0.1)
@@ -275,7 +275,7 @@ def test_concurrent_runs_into_one_folder_never_mix(tmp_path):
     first.communicate(timeout=120)
     assert first.returncode == 0
     s = summary(out)
-    assert s["given"] == {"sleep": 8} and s["claims"] == 1
+    assert s["given"] == {"sleep": 20} and s["claims"] == 1
     # the lock dies with its run: the folder is usable again
     assert run("run", stub(tmp_path), "-p", "n", "5", "--out", str(out)).returncode == 0
     assert summary(out)["given"] == {"n": 5}
