@@ -35,6 +35,7 @@ def sigmoid(z, *, exact_tails: bool = False):
         round-off everywhere; paper B's toy model needs this, because its jumps follow the
         exponential tails of σ over many decades (Figs. 1–2 of [B]).
     """
+    z = np.asarray(z, dtype=float)
     if exact_tails:
         return expit(z)
     return 0.5 * (1.0 + np.tanh(0.5 * z))
@@ -46,6 +47,7 @@ def sigmoid_prime(z, *, exact_tails: bool = False):
     With ``exact_tails`` it is evaluated as σ(z) σ(−z), exact to relative round-off in
     both tails (see :func:`sigmoid`).
     """
+    z = np.asarray(z, dtype=float)
     if exact_tails:
         return expit(z) * expit(-z)
     s = sigmoid(z)

@@ -35,3 +35,9 @@ def test_relu_is_refused_where_smoothness_is_needed():
 def test_unknown_activation_names_the_parameter():
     with pytest.raises(ValueError, match="activation"):
         activation("gelu")
+
+
+def test_sigmoid_takes_array_likes():
+    np.testing.assert_allclose(sigmoid([0.0, 1.0]), expit(np.array([0.0, 1.0])), rtol=1e-15)
+    np.testing.assert_allclose(sigmoid_prime([0.0]), [0.25])
+    assert isinstance(float(sigmoid(0.0)), float)
