@@ -15,7 +15,7 @@ import numpy as np
 from bbdlib.bulk_boundary import energy as E
 
 __all__ = ["WindowAverage", "window_average", "LayerTransport", "SourcesAndSinks", "sources_and_sinks",
-           "describe_window", "draw_landscape"]
+           "describe_window", "current_scale", "draw_landscape"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class WindowAverage:
     t0: float
     t1: float
     e: list            # e[m], m = 1..M
+    e_local: list      # e[m] without its ½∫dt term (the part of the density local in time)
+    drift: list        # window mean of the ½∫dt term of e[m] (zero at m = M): the non-local part
     dissipation: list  # γ D[m]
     transport: list    # Σ J_in - Σ J_out (net inflow through links), m = 1..M
     links: list        # links[m] = mean J_{(j,m)→(i,m+1)}, shape (N_{m+1}, N_m); links[0] = mean K^in
@@ -55,6 +57,8 @@ def window_average(k: E.Kinematics, f: E.SiteFields, t0: float, t1: float, *,
         raise ValueError(f"no samples in the window [{t0}, {t1}]")
     M = f.M
     e = [None] + [f.e[m][sel].mean(0) for m in range(1, M + 1)]
+    e_loc = [None] + [f.e_local(m)[sel].mean(0) for m in range(1, M + 1)]
+    drift = [None] + [e[m] - e_loc[m] for m in range(1, M + 1)]
     diss = [None] + [k.gamma * f.D[m][sel].mean(0) for m in range(1, M + 1)]
     kout = f.k_out[sel].mean(0)
     trans = [None] + [(f.j_in[m][sel] - f.j_out[m][sel]).mean(0) for m in range(1, M + 1)]
@@ -62,8 +66,8 @@ def window_average(k: E.Kinematics, f: E.SiteFields, t0: float, t1: float, *,
     links = [np.mean([E.link_k_in(k, n) for n in pick], axis=0)]
     for m in range(1, M):
         links.append(np.mean([E.link_current(k, m, n) for n in pick], axis=0))
-    return WindowAverage(t0=float(k.t[sel[0]]), t1=float(k.t[sel[-1]]), e=e, dissipation=diss, transport=trans,
-                         links=links, k_out=kout)
+    return WindowAverage(t0=float(k.t[sel[0]]), t1=float(k.t[sel[-1]]), e=e, e_local=e_loc, drift=drift,
+                         dissipation=diss, transport=trans, links=links, k_out=kout)
 
 
 @dataclass(frozen=True)
@@ -167,8 +171,32 @@ def describe_window(s: SourcesAndSinks, w: WindowAverage) -> str:
             f"({diss.dissipation:.3f} of {sum(r.dissipation for r in lay):.3f})")
 
 
-def draw_landscape(ax, w: WindowAverage, *, vmin=None, vmax=None, cmap="viridis", max_width=4.0, title=None):
+def current_scale(windows) -> float:
+    """The largest ``|J|``, ``|K^in|`` or ``|K^out|`` over several windows: one arrow scale for all.
+
+    Parameters
+    ----------
+    windows : sequence of WindowAverage
+        The windows drawn side by side.
+
+    Returns
+    -------
+    float
+        The scale (1 if every current vanishes).
+    """
+    vals = [np.max(np.abs(L)) for w in windows for L in w.links if L.size] + [np.max(np.abs(w.k_out)) for w in windows]
+    top = max(vals) if vals else 0.0
+    return float(top) if top > 0 else 1.0
+
+
+def draw_landscape(ax, w: WindowAverage, *, vmin=None, vmax=None, cmap="viridis", max_width=4.0, title=None,
+                   field: str = "e", jmax: float | None = None):
     """Draw one window: sites coloured by ``e``, arrows for currents, rings for dissipation.
+
+    The input ``X`` (grey squares) sits at ``m = 0``, the targets ``Y`` (grey squares) beyond
+    the output layer; the output source ``-K^out_i`` (corrected (32)) is drawn as an arrow
+    between ``Y_i`` and ``Z_i`` in the direction energy flows, like the input currents
+    ``K^in`` (both red) and the link currents ``J`` (grey).
 
     Parameters
     ----------
@@ -184,6 +212,11 @@ def draw_landscape(ax, w: WindowAverage, *, vmin=None, vmax=None, cmap="viridis"
         Line width of the largest current.
     title : str, optional
         Axes title.
+    field : {"e", "e_local"}
+        Colour by the density ``e`` or by its part local in time (without the ``½∫dt`` term).
+    jmax : float, optional
+        Current that gets the full arrow width (default: this window's largest; pass
+        :func:`current_scale` of all windows for one scale across them).
 
     Returns
     -------
@@ -192,13 +225,16 @@ def draw_landscape(ax, w: WindowAverage, *, vmin=None, vmax=None, cmap="viridis"
     """
     from matplotlib.patches import FancyArrowPatch
 
+    if field not in ("e", "e_local"):
+        raise ValueError(f"field must be 'e' or 'e_local', got {field!r}")
     M = len(w.e) - 1
     widths = [w.links[0].shape[1]] + [w.e[m].size for m in range(1, M + 1)]
     ys = [np.linspace(0.5, -0.5, n) * (n - 1) / max(max(widths) - 1, 1) for n in widths]
-    allJ = np.concatenate([np.abs(L).ravel() for L in w.links])
-    jmax = allJ.max() if allJ.size and allJ.max() > 0 else 1.0
+    if jmax is None:
+        jmax = current_scale([w])
     dmax = max(np.max(np.abs(w.dissipation[m])) for m in range(1, M + 1)) or 1.0
-    evals = np.concatenate([w.e[m] for m in range(1, M + 1)])
+    dens = w.e if field == "e" else w.e_local
+    evals = np.concatenate([dens[m] for m in range(1, M + 1)])
     vmin = evals.min() if vmin is None else vmin
     vmax = evals.max() if vmax is None else vmax
     import matplotlib as mpl
@@ -216,17 +252,27 @@ def draw_landscape(ax, w: WindowAverage, *, vmin=None, vmax=None, cmap="viridis"
                 ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=6 + 6 * abs(J) / jmax,
                                              lw=max_width * abs(J) / jmax, color="C3" if m == 0 else "0.25",
                                              alpha=0.35 + 0.65 * abs(J) / jmax, shrinkA=7, shrinkB=7, zorder=1))
+    for i, P in enumerate(-w.k_out):  # output source: power fed in at Z_i by the moving target Y_i
+        if abs(P) < 0.02 * jmax:
+            continue
+        a, b = (M + 1, ys[M][i]), (M, ys[M][i])
+        if P < 0:
+            a, b = b, a
+        ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=6 + 6 * abs(P) / jmax,
+                                     lw=max_width * abs(P) / jmax, color="C3", alpha=0.35 + 0.65 * abs(P) / jmax,
+                                     shrinkA=7, shrinkB=7, zorder=1))
     ax.scatter(np.zeros(widths[0]), ys[0], marker="s", s=40, color="0.6", zorder=2)
+    ax.scatter(np.full(widths[M], M + 1), ys[M], marker="s", s=40, color="0.6", zorder=2)
     xs = np.concatenate([np.full(widths[m], m) for m in range(1, M + 1)])
     yy = np.concatenate([ys[m] for m in range(1, M + 1)])
     dd = np.concatenate([w.dissipation[m] for m in range(1, M + 1)])
     ax.scatter(xs, yy, s=60 + 500 * np.abs(dd) / dmax, c=np.where(dd >= 0, "C1", "C0"), alpha=0.45,
                linewidths=0, zorder=2)
     sc = ax.scatter(xs, yy, s=55, c=evals, cmap=cmap, norm=norm, edgecolors="k", linewidths=0.5, zorder=3)
-    ax.set_xlim(-0.4, M + 0.4)
+    ax.set_xlim(-0.4, M + 1.4)
     ax.set_ylim(-0.62, 0.62)
     ax.set_aspect("auto")
-    ax.set_xticks(range(M + 1), ["X"] + [f"m={m}" for m in range(1, M + 1)])
+    ax.set_xticks(range(M + 2), ["X"] + [f"{m}" for m in range(1, M + 1)] + ["Y"])
     ax.set_yticks([])
     ax.grid(False)
     if title:

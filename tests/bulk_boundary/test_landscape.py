@@ -30,3 +30,28 @@ def test_window_average_and_drawing():
     plt.close(fig)
     with pytest.raises(ValueError, match="no samples"):
         Lsc.window_average(k, f, 10.0, 11.0)
+
+
+def test_local_part_drift_and_one_arrow_scale():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tr = _traj("osc", widths=(3, 4, 4, 2), n=100)
+    k = E.kinematics(tr)
+    f = E.site_fields(k)
+    ws = [Lsc.window_average(k, f, a, a + 0.4) for a in (0.1, 0.5)]
+    for w in ws:
+        for m in range(1, tr.net.depth + 1):
+            np.testing.assert_allclose(w.e_local[m] + w.drift[m], w.e[m], rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(w.drift[tr.net.depth], 0.0)   # no ∫dt term at the output
+    scale = Lsc.current_scale(ws)
+    assert scale >= max(Lsc.current_scale([w]) for w in ws) > 0
+    fig, ax = plt.subplots()
+    Lsc.draw_landscape(ax, ws[0], field="e_local", jmax=scale)
+    assert [t.get_text() for t in ax.get_xticklabels()][0] == "X"
+    assert [t.get_text() for t in ax.get_xticklabels()][-1] == "Y"
+    with pytest.raises(ValueError, match="field"):
+        Lsc.draw_landscape(ax, ws[0], field="energy")
+    plt.close(fig)
