@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import ks_2samp
 
+from bbdlib.duality import analysis_plan as plan
+from bbdlib.duality.analysis_plan import ExponentMeasurement, PlanWindow, measure_exponent, plan_window
 from bbdlib.duality.density import critical_window, exact_density, fit_window
-from bbdlib.duality.jumps import JumpMap, JumpSample
+from bbdlib.duality.jumps import JumpMap, JumpSample, StreamedJumps
 from bbdlib.duality.toy_model import TWO_CLASSES, Composition, rotation_angle
 from bbdlib.duality.training import TrainingResult, accuracy, equilibrium_jumps, train_sgd
 from bbdlib.powerlaw import PowerLawFit, fit_truncated_powerlaw, log_binned_density
@@ -26,7 +28,8 @@ from bbdlib.validate import check_choice, check_generator, check_int, check_real
 __all__ = ["FIGURES", "PAPER_K", "WINDOW_RULES", "ClassResult", "FigureResult",
            "figure_composition", "linear_least_squares", "run_experiment", "analyse_class",
            "slope_allowance", "JumpComparison", "compare_actual_and_potential_jumps",
-           "plot_experiment", "plot_figure", "MIN_DECADES", "WINDOW_TOL"]
+           "plot_experiment", "plot_figure", "MIN_DECADES", "WINDOW_TOL", "experiment_rng",
+           "jacobian_exponent", "jacobian_is_exact", "branch_jacobian", "exponent_claim_values"]
 
 #: Figure number -> (activation, loss, n) as described in the text of Sec. 7 of [B]
 FIGURES = {
@@ -38,14 +41,95 @@ FIGURES = {
 }
 #: The exponent each figure is said to show (text of Sec. 7)
 PAPER_K = {1: 1.0, 2: 1.0, 3: 0.0, 4: 2.0 / 3.0, 5: 2.0}
-#: Relative accuracy of the asymptotic composition defining the fitting range
-WINDOW_TOL = 0.1
+#: Relative accuracy ε of the analysis plan (:mod:`bbdlib.duality.analysis_plan`)
+WINDOW_TOL = plan.EPSILON
 #: A fitting range narrower than this is reported as "no power-law range"
-MIN_DECADES = 1.0
-#: The two rules for the fitting range: where the composition has its asymptotic form
-#: (:func:`bbdlib.duality.density.fit_window`, the Figures chapter) and at the critical
-#: point (:func:`bbdlib.duality.density.critical_window`, the k(n) sweep)
-WINDOW_RULES = ("asymptotic", "critical")
+MIN_DECADES = plan.MIN_DECADES
+#: The rules for the fitting range: ``"plan"``, the one analysis plan of every exponent claim
+#: (:func:`bbdlib.duality.analysis_plan.plan_window`); kept for comparison only, the rules
+#: used before it: where the composition has its asymptotic form
+#: (:func:`bbdlib.duality.density.fit_window`, the whole exponential regime of the sigmoid)
+#: and at the critical point (:func:`bbdlib.duality.density.critical_window`)
+WINDOW_RULES = ("plan", "asymptotic", "critical")
+
+
+def experiment_rng(seed: int, comp: Composition) -> np.random.Generator:
+    """The generator of one experiment: the same for the same composition in every chapter,
+    so that chapters II.7 and II.8 measure the same samples for the same composition.
+
+    Parameters
+    ----------
+    seed : int
+        The chapter's seed (>= 0).
+    comp : Composition
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
+    seed = check_int("seed", seed, minimum=0)
+    act = {"sigmoid": 1, "relu": 2, "piecewise_linear": 3}[comp.activation]
+    loss = {"mse": 1, "cross_entropy": 2, "power": 3}[comp.loss]
+    return np.random.default_rng([seed, act, loss, int(round(100 * comp.n))])
+
+
+def jacobian_is_exact(jump_map: JumpMap) -> bool:
+    """Whether the Jacobian exponent is exact algebra: '−' class at θ₋ = π/2 (x¹cos θ + sin θ
+    = 1) with ReLU or the piece-wise linear f, where the composition is exactly the power or
+    logarithm of (7.14)/(7.17) on the active piece, so |dy/dq̇′| ∝ |q̇′|^-k identically.
+
+    Parameters
+    ----------
+    jump_map : JumpMap
+
+    Returns
+    -------
+    bool
+    """
+    return (jump_map.composition.activation != "sigmoid"
+            and abs(math.cos(jump_map.theta)) < 1e-12 and math.sin(jump_map.theta) > 0)
+
+
+def branch_jacobian(jump_map: JumpMap, q) -> np.ndarray:
+    """Σ_b |dy/dq̇′|_b at |q̇′| = ``q``: the Jacobian factor of (6.1) summed over the branches
+    (what the density would be, per unit p_y, if p_y were flat).
+
+    Parameters
+    ----------
+    jump_map : JumpMap
+    q : array_like
+        Positive |q̇′|.
+
+    Returns
+    -------
+    ndarray
+    """
+    ed = exact_density(jump_map, q)
+    if ed.branch_jacobian.shape[0] == 0:
+        return np.zeros(ed.points.size)
+    return np.nansum(ed.branch_jacobian, axis=0)
+
+
+def jacobian_exponent(jump_map: JumpMap, window: tuple[float, float], n_points: int = 200) -> float:
+    """Least-squares slope −d log Σ_b|dy/dq̇′|_b / d log|q̇′| over ``window``, from the map alone.
+
+    Parameters
+    ----------
+    jump_map : JumpMap
+    window : (float, float)
+    n_points : int
+        Logarithmic grid points.
+
+    Returns
+    -------
+    float
+    """
+    q = np.geomspace(window[0], window[1], check_int("n_points", n_points, minimum=3))
+    j = branch_jacobian(jump_map, q)
+    ok = j > 0
+    if ok.sum() < 3:
+        return float("nan")
+    return -float(np.polyfit(np.log(q[ok]), np.log(j[ok]), 1)[0])
 
 
 def figure_composition(figure: int) -> Composition:
@@ -116,6 +200,12 @@ class ClassResult:
         Least-squares exponent of the Jacobian contribution |dy/dq̇′| over the range.
     note : str
         Why there is no range, if there is none.
+    plan : PlanWindow or None
+        The analysis plan's window and the quality of its approximations (rule ``"plan"``).
+    measurement : ExponentMeasurement or None
+        KS, half-window fits and edge scan of the fit (rule ``"plan"``).
+    streamed : StreamedJumps or None
+        The streamed sample the fit used, when more inputs were streamed than kept.
     """
 
     sample: JumpSample
@@ -123,6 +213,19 @@ class ClassResult:
     fit: PowerLawFit | None
     k_jacobian: float
     note: str = ""
+    plan: PlanWindow | None = None
+    measurement: ExponentMeasurement | None = None
+    streamed: StreamedJumps | None = None
+
+    @property
+    def jacobian_exact(self) -> bool:
+        """Whether the Jacobian exponent is exact algebra (:func:`jacobian_is_exact`)."""
+        return jacobian_is_exact(self.jump_map)
+
+    @property
+    def n_inputs(self) -> int:
+        """Inputs behind the fit (streamed ones included)."""
+        return self.streamed.n if self.streamed is not None else int(self.sample.qdot.size)
 
     @property
     def jump_map(self) -> JumpMap:
@@ -208,7 +311,8 @@ class FigureResult:
 def analyse_class(comp: Composition, w: float, b: float, cls: str, *, n_samples: int,
                   gamma: float, theta_rule: str = "class_mean",
                   rng: np.random.Generator | int, n_boot: int = 200,
-                  window_rule: str = "asymptotic", window_tol: float = WINDOW_TOL) -> ClassResult:
+                  window_rule: str = "plan", window_tol: float = WINDOW_TOL,
+                  n_stream: int = 0) -> ClassResult:
     """Sample the jumps of one class, choose the range by the stated rule, fit.
 
     Parameters
@@ -218,7 +322,7 @@ def analyse_class(comp: Composition, w: float, b: float, cls: str, *, n_samples:
         The (equilibrium) parameters.
     cls : {'-', '+'}
     n_samples : int
-        Inputs drawn from the class.
+        Inputs drawn from the class (kept in memory, for the figures).
     gamma : float
         Learning rate γ.
     theta_rule : str
@@ -227,10 +331,17 @@ def analyse_class(comp: Composition, w: float, b: float, cls: str, *, n_samples:
         Randomness of the samples and of the bootstrap.
     n_boot : int
         Bootstrap resamples of the fit.
-    window_rule : {"asymptotic", "critical"}
+    window_rule : {"plan", "asymptotic", "critical"}
         The fitting-range rule (``WINDOW_RULES``).
     window_tol : float
-        Relative tolerance of the approximations behind the rule.
+        Relative tolerance ε of the approximations behind the rule.
+    n_stream : int
+        With the rule ``"plan"``: if larger than ``n_samples``, stream this many inputs
+        (:meth:`bbdlib.duality.jumps.JumpMap.stream`, constant memory) and fit those;
+        the band kept is the plan's window of the map alone (conditions 1–3, the data edges
+        widened by 10³ below and 10⁶ above those of ``n_samples``) widened by 10 %, and the
+        window is then the plan's window at the streamed data edges (condition 4), which
+        must lie inside the band (else no window).
 
     Returns
     -------
@@ -238,13 +349,36 @@ def analyse_class(comp: Composition, w: float, b: float, cls: str, *, n_samples:
     """
     rng = check_generator("rng", rng)
     check_choice("window_rule", window_rule, WINDOW_RULES)
+    n_stream = check_int("n_stream", n_stream, minimum=0)
     theta = rotation_angle(theta_rule, cls, w, b)
     jm = JumpMap(comp, w, b, cls, gamma, theta)
     s = jm.sample(n_samples, rng=rng)
     aq = s.abs_qdot
-    if aq.size < 100 or aq.max() <= aq.min() * (1 + 1e-9):
+    if aq.size < 250 or aq.max() <= aq.min() * (1 + 1e-9):
         return ClassResult(s, None, None, float("nan"),
-                           note="degenerate: fewer than 100 non-zero jumps, or all jumps equal")
+                           note="degenerate: fewer than 250 non-zero jumps, or all jumps equal")
+    if window_rule == "plan":
+        try:
+            streamed = None
+            pw = plan_window(jm, aq, eps=window_tol)
+            data = aq
+            if n_stream > n_samples:
+                band = plan_window(jm, data_edges=(pw.data_low * 1e-3, pw.data_high * 1e6), eps=window_tol)
+                # kept: the band widened by 10 % each way (the two windows sit on different grids)
+                keep = (band.x_min / 1.1, band.x_max * 1.1)
+                streamed = jm.stream(n_stream, rng=rng, keep=keep)
+                pw = plan_window(jm, data_edges=streamed.data_edges(), eps=window_tol)
+                if pw.x_min < keep[0] or pw.x_max > keep[1]:
+                    raise ValueError("the streamed window lies outside the kept band")
+                data = streamed.kept
+            edge = "low" if pw.rule_edge == "low" else "high"
+            meas = measure_exponent(data, (pw.x_min, pw.x_max), rng=rng, scanned_edge=edge,
+                                    limits=(pw.data_low, pw.data_high), n_boot=n_boot, eps=window_tol)
+        except ValueError as exc:
+            return ClassResult(s, None, None, float("nan"), note=str(exc))
+        k_j = jacobian_exponent(jm, (pw.x_min, pw.x_max))
+        return ClassResult(s, (pw.x_min, pw.x_max), meas.fit, k_j, plan=pw, measurement=meas,
+                           streamed=streamed)
     window = fit_window if window_rule == "asymptotic" else critical_window
     try:
         lo, hi = window(jm, aq, tol=window_tol)
@@ -258,12 +392,50 @@ def analyse_class(comp: Composition, w: float, b: float, cls: str, *, n_samples:
     return ClassResult(s, (lo, hi), fit, k_j)
 
 
+def exponent_claim_values(r: ClassResult, k_theory: float) -> dict:
+    """The ``expected``/``measured``/``tolerance`` of a whole-distribution exponent claim under
+    the analysis plan (:mod:`bbdlib.duality.analysis_plan`), the same in every chapter.
+
+    Numbers when the plan can compare them (a window of at least ``MIN_DECADES`` on which the
+    half-window fits agree): expected k, measured k, tolerance (slope allowance + bootstrap
+    half-width) and the interval; otherwise text saying why not ("no power-law range",
+    "no window", "halves … differ"), which records the claim as not reproduced.
+
+    Parameters
+    ----------
+    r : ClassResult
+        Analysed with the rule ``"plan"``.
+    k_theory : float
+        The paper's exponent.
+
+    Returns
+    -------
+    dict
+        Keyword arguments for :meth:`bbdlib.book.claims.Ledger.assess`.
+    """
+    if not isinstance(r, ClassResult):
+        raise TypeError(f"r must be a ClassResult, got {type(r).__name__}")
+    k_theory = check_real("k_theory", k_theory)
+    need = f"k = {k_theory:.3g} over at least {MIN_DECADES:g} decade"
+    m = r.measurement
+    if m is None:
+        return dict(expected=need, measured="no window")
+    if not m.has_range:
+        return dict(expected=need, measured=f"no power-law range ({m.decades:.2f} decades)")
+    if not m.stable:
+        return dict(expected=f"k = {k_theory:.3g}, stable over the window (half-window rule)",
+                    measured=f"halves {m.half_low.k:.3f} and {m.half_high.k:.3f} differ by more than "
+                             f"{m.half_window_tolerance:.3f}")
+    return dict(expected=k_theory, measured=m.k, tolerance=m.tolerance, ci=[m.fit.ci_low, m.fit.ci_high])
+
+
 def run_experiment(comp: Composition, *, gamma: float, n_samples: int, steps: int,
                    replicas: int, batch: int, rng: np.random.Generator | int,
                    theta_rule: str = "class_mean", n_boot: int = 200,
                    fixed_wb: tuple[float, float] | None = None, label: str = "",
-                   window_rule: str = "asymptotic", window_tol: float = WINDOW_TOL,
-                   n_accuracy: int = 400_000) -> FigureResult:
+                   window_rule: str = "plan", window_tol: float = WINDOW_TOL,
+                   n_accuracy: int = 400_000, clip_norm: float | None = None,
+                   n_stream: int = 0, reading: str = "literal") -> FigureResult:
     """Train to equilibrium (unless ``fixed_wb`` is given) and analyse both classes.
 
     Parameters
@@ -285,12 +457,18 @@ def run_experiment(comp: Composition, *, gamma: float, n_samples: int, steps: in
         Use these parameters instead of training.
     label : str
         Label of the result (default: the composition's).
-    window_rule : {"asymptotic", "critical"}
+    window_rule : {"plan", "asymptotic", "critical"}
         The fitting-range rule (see :func:`analyse_class`).
     window_tol : float
         Relative tolerance of the rule.
     n_accuracy : int
         Fresh inputs for the accuracy.
+    clip_norm : float, optional
+        Per-sample gradient-norm clipping of the training (:func:`bbdlib.duality.training.train_sgd`).
+    n_stream : int
+        Inputs streamed per class for the fit (:func:`analyse_class`).
+    reading : {"literal", "hard_sigmoid"}
+        The reading of (7.16) for the accuracy (:func:`bbdlib.duality.training.accuracy`).
 
     Returns
     -------
@@ -300,17 +478,19 @@ def run_experiment(comp: Composition, *, gamma: float, n_samples: int, steps: in
     gamma = check_real("gamma", gamma, low=0.0, low_inclusive=False)
     n_samples = check_int("n_samples", n_samples, minimum=1)
     if fixed_wb is None:
-        tr = train_sgd(comp, gamma=gamma, steps=steps, replicas=replicas, batch=batch, rng=rng)
+        tr = train_sgd(comp, gamma=gamma, steps=steps, replicas=replicas, batch=batch, rng=rng,
+                       clip_norm=clip_norm)
         w, b = tr.w_mean, tr.b_mean
         note = ""
     else:
         tr = None
         w, b = (check_real("w", fixed_wb[0]), check_real("b", fixed_wb[1]))
         note = "fixed parameters (no SGD equilibrium exists)"
-    acc = accuracy(comp, w, b, n=n_accuracy, rng=rng)
+    acc = accuracy(comp, w, b, n=n_accuracy, rng=rng, reading=reading)
     classes = {c: analyse_class(comp, w, b, c, n_samples=n_samples, gamma=gamma,
                                 theta_rule=theta_rule, rng=rng, n_boot=n_boot,
-                                window_rule=window_rule, window_tol=window_tol) for c in "-+"}
+                                window_rule=window_rule, window_tol=window_tol,
+                                n_stream=n_stream) for c in "-+"}
     return FigureResult(label or comp.label, comp, gamma, w, b, acc, tr, classes, note)
 
 
@@ -400,9 +580,12 @@ def compare_actual_and_potential_jumps(comp: Composition, w0: float, b0: float, 
     return out
 
 
-def plot_experiment(res: FigureResult, axes, *, k_theory: float, bins: int = 70) -> None:
-    """Panels (a) '−' and (b) '+': sample density (blue), Jacobian contribution (red),
-    exact density (6.1) (black), theory slope (grey dashed), fitting range (shaded).
+def plot_experiment(res: FigureResult, axes, *, k_theory: float, bins: int = 70,
+                    scan_axes=None, theory_offset: float = 3.0) -> None:
+    """Panels (a) '−' and (b) '+': sample density (blue), Jacobian contribution summed over
+    branches (red), exact density (6.1) (black), theory slope offset above the data over the
+    whole window (grey dashed), fitting window (shaded); the legend gives the fitted k, the
+    Jacobian k and θ±.  With ``scan_axes``, the fitted k against the window's outer edge.
 
     Parameters
     ----------
@@ -412,46 +595,82 @@ def plot_experiment(res: FigureResult, axes, *, k_theory: float, bins: int = 70)
         Slope of the theory line.
     bins : int
         Logarithmic bins of the sample density.
+    scan_axes : sequence of two matplotlib Axes, optional
+        Where to draw k against the scanned edge of the window.
+    theory_offset : float
+        The theory line passes ``theory_offset`` times above the exact density at the
+        window's geometric middle (so it is never hidden under the data).
     """
     from bbdlib.book.style import PAPER_COLORS as C
 
-    for ax, cls, tag in zip(axes, "-+", "ab"):
+    for i, (ax, cls, tag) in enumerate(zip(axes, "-+", "ab")):
         r = res.classes[cls]
         s = r.sample
         aq = s.abs_qdot
         n = s.qdot.size
         lo_q, hi_q = np.quantile(aq, [1e-5, 1 - 1e-5]) if aq.size > 1000 else (aq.min(), aq.max())
+        if r.streamed is not None and r.window is not None:
+            hi_q = max(hi_q, r.window[1])
         c, d = log_binned_density(aq, bins, total=n, x_range=(lo_q, hi_q))
-        ax.loglog(c, d, "o", ms=3, color=C["samples"], label="samples (density of |q̇′|)")
+        ax.loglog(c, d, "o", ms=3, color=C["samples"], label=f"samples ({n:,} inputs)")
+        if r.streamed is not None and r.streamed.kept.size > 10:
+            st = r.streamed
+            inw = st.kept[(st.kept >= r.window[0]) & (st.kept <= r.window[1])]
+            c2, d2 = log_binned_density(inw, 25, total=st.n, x_range=r.window)
+            ax.loglog(c2, d2, "s", ms=3.5, mfc="none", color=C["samples"],
+                      label=f"streamed, in the window ({st.n:,} inputs)")
         grid = np.geomspace(lo_q, hi_q, 600)
         ed = exact_density(r.jump_map, grid)
         pos = ed.density > 0
-        ax.loglog(grid[pos], ed.density[pos], "-", color=C["exact"], lw=1.2, label="exact (6.1)")
-        # red dots: |dy/dq̇′| at a thinned subsample, scaled by the peak of p_y
+        ax.loglog(grid[pos], ed.density[pos], "-", color=C["exact"], lw=1.2, label="exact density (6.1)")
+        # red dots: Σ_b |dy/dq̇′|_b × max p_y — the density if p_y were flat at its peak
         py_max = 1.0 / (r.jump_map.y_std * math.sqrt(2 * math.pi))
-        idx = np.linspace(0, aq.size - 1, min(aq.size, 400)).astype(int)
-        order = np.argsort(aq)[idx]
-        jac = s.jacobian[s.active][order]
-        ax.loglog(aq[order], py_max * jac, ".", ms=3, color=C["jacobian"],
-                  label="Jacobian |dy/dq̇′| × max p_y")
+        gj = np.geomspace(lo_q, hi_q, 90)
+        jac = branch_jacobian(r.jump_map, gj)
+        okj = jac > 0
+        kj = "—" if not np.isfinite(r.k_jacobian) else f"{r.k_jacobian:.3f}"
+        ax.loglog(gj[okj], py_max * jac[okj], ".", ms=4, color=C["jacobian"],
+                  label=f"Σ branches |dy/dq̇′| × max p_y: k = {kj}")
+        th = f"θ{'₋' if cls == '-' else '₊'} = {r.theta:.4f}"
         if r.window is not None:
             lo, hi = r.window
-            ax.axvspan(lo, hi, color=C["fit_range"], alpha=0.45, lw=0, label="fitting range")
+            fit_lab = f"fit k = {r.fit_text(3, interval=True)}, {r.decades:.2f} dec."
+            ax.axvspan(lo, hi, color=C["fit_range"], alpha=0.45, lw=0, label=f"window: {fit_lab}")
             xm = math.sqrt(lo * hi)
-            ym = np.interp(math.log(xm), np.log(grid[pos]), ed.density[pos]) if pos.any() else 1.0
-            xs = np.array([lo, hi])
-            ax.loglog(xs, ym * (xs / xm) ** (-k_theory), "--", color=C["theory"], lw=1.5,
-                      label=f"theory slope, k = {k_theory:.3g}")
+            g2 = np.geomspace(lo, hi, 50)
+            e2 = exact_density(r.jump_map, g2).density
+            ok2 = e2 > 0
+            if ok2.any():
+                ym = math.exp(np.interp(math.log(xm), np.log(g2[ok2]), np.log(e2[ok2])))
+                xs = np.geomspace(lo, hi, 20)
+                ax.loglog(xs, theory_offset * ym * (xs / xm) ** (-k_theory), "--", color=C["theory"], lw=1.8,
+                          label=f"paper's k = {k_theory:.3g} (offset ×{theory_offset:g}); {th}")
+        else:
+            ax.plot([], [], " ", label=f"no window ({th})")
         ax.set_xlabel("|q̇′|")
         ax.set_ylabel("density")
         ax.set_title(f"({tag}) '{'−' if cls == '-' else '+'}' class")
         finite = d[d > 0]
-        ax.set_ylim(finite.min() / 10, finite.max() * 10)
-    axes[0].legend(loc="best")
+        ax.set_ylim(finite.min() / 10, finite.max() * 30)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=9, frameon=False)
+        if scan_axes is not None:
+            sa = scan_axes[i]
+            m = r.measurement
+            if m is not None and m.edge_scan:
+                e, k = np.array(m.edge_scan).T
+                sa.semilogx(e, k, "o-", ms=3, color=C["samples"])
+                sa.axhline(k_theory, color=C["theory"], ls="--", lw=1)
+                edge = r.window[1] if m.scanned_edge == "high" else r.window[0]
+                sa.axvline(edge, color=C["exact"], lw=0.8, ls=":")
+                sa.set_xlabel(f"window's {'upper' if m.scanned_edge == 'high' else 'lower'} edge")
+                sa.set_ylabel("fitted k")
+            else:
+                sa.set_axis_off()
 
 
 def plot_figure(res: FigureResult, figure: int, *, k_theory: float):
-    """One of Figures 1–5 of [B] redrawn: both panels of :func:`plot_experiment` with a title.
+    """One of Figures 1–5 of [B] redrawn: both panels of :func:`plot_experiment` with a title,
+    and below each the fitted k against the window's outer edge.
 
     Parameters
     ----------
@@ -467,8 +686,12 @@ def plot_figure(res: FigureResult, figure: int, *, k_theory: float):
     """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.9))
-    plot_experiment(res, axes, k_theory=k_theory)
+    from bbdlib.book.style import MAX_WIDTH_IN
+
+    fig = plt.figure(figsize=(MAX_WIDTH_IN, 7.4))
+    gs = fig.add_gridspec(3, 2, height_ratios=[3.0, 1.9, 1.2], hspace=0.15, wspace=0.38)
+    axes = [fig.add_subplot(gs[0, j]) for j in range(2)]
+    scan = [fig.add_subplot(gs[2, j]) for j in range(2)]
+    plot_experiment(res, axes, k_theory=k_theory, scan_axes=scan)
     fig.suptitle(f"Figure {figure}: {res.comp.label}  (w = {res.w:.3f}, b = {res.b:.3f})", fontsize=11)
-    fig.tight_layout()
     return fig

@@ -1,6 +1,7 @@
 """Tests of the end-to-end experiments of Sec. 7 of [B]: bbdlib.duality.experiments."""
 import math
 
+import numpy as np
 import pytest
 
 from bbdlib.duality.experiments import (
@@ -68,7 +69,7 @@ def test_run_experiment_with_fixed_parameters_and_plot():
     assert res.training is None and set(res.classes) == {"-", "+"}
     assert res.classes["-"].jump_map.w == res.w
     fig = plot_figure(res, 5, k_theory=2.0)
-    assert len(fig.axes) == 2 and "Figure 5" in fig._suptitle.get_text()
+    assert len(fig.axes) == 4 and "Figure 5" in fig._suptitle.get_text()   # two panels, two edge scans
 
 
 def test_compare_actual_and_potential_jumps_at_tiny_gamma():
@@ -82,3 +83,45 @@ def test_compare_actual_and_potential_jumps_at_tiny_gamma():
         assert isinstance(c, JumpComparison) and c.cls == cls
         assert c.ks < 0.05 and c.n_potential <= 50_000
         assert c.w == pytest.approx(0.82, abs=1e-6)
+
+
+def test_plan_rule_is_the_default_and_gives_the_evidence():
+    from bbdlib.duality.experiments import exponent_claim_values
+    comp = Composition("relu", "power", 4)
+    r = analyse_class(comp, 0.818, 0.081, "-", n_samples=200_000, gamma=0.1, rng=0, n_boot=50)
+    assert r.plan is not None and r.measurement is not None and r.jacobian_exact
+    assert r.window == (r.plan.x_min, r.plan.x_max)
+    v = exponent_claim_values(r, 2 / 3)
+    assert v["expected"] == 2 / 3 and abs(v["measured"] - 2 / 3) <= v["tolerance"]
+    assert r.k_jacobian == pytest.approx(2 / 3, abs=1e-6)
+    # a wrong exponent is not within the tolerance
+    assert abs(exponent_claim_values(r, 0.5)["measured"] - 0.5) > v["tolerance"]
+    with pytest.raises(TypeError, match="r must be"):
+        exponent_claim_values("r", 1.0)
+
+
+def test_streamed_fit_extends_the_tail_window():
+    """Fig. 5's composition at its trained parameters: streaming 10x more inputs than are kept in
+    memory extends the window (set below by the flatness of p_y, above by the data)."""
+    comp = figure_composition(5)
+    kw = dict(n_samples=100_000, gamma=0.1, rng=np.random.default_rng(3), n_boot=20)
+    plain = analyse_class(comp, 3.559, -1.275, "-", **kw)
+    kw["rng"] = np.random.default_rng(3)
+    streamed = analyse_class(comp, 3.559, -1.275, "-", n_stream=1_000_000, **kw)
+    assert streamed.streamed is not None and streamed.n_inputs == 1_000_000
+    assert streamed.plan.rule_edge == "low"
+    assert streamed.decades > plain.decades + 0.5
+
+
+def test_experiment_rng_and_exact_jacobian():
+    from bbdlib.duality.experiments import experiment_rng, jacobian_is_exact
+    from bbdlib.duality.jumps import JumpMap
+    a = experiment_rng(0, Composition("relu", "power", 4)).random(3)
+    b = experiment_rng(0, Composition("relu", "power", 4)).random(3)
+    c = experiment_rng(0, Composition("relu", "power", 2)).random(3)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    with pytest.raises(ValueError, match="seed"):
+        experiment_rng(-1, Composition("relu", "mse"))
+    assert jacobian_is_exact(JumpMap(Composition("relu", "mse"), 1.0, 0.0, "-", 0.1, math.pi / 2))
+    assert not jacobian_is_exact(JumpMap(Composition("relu", "mse"), 1.0, 0.0, "+", 0.1, math.pi / 4))
+    assert not jacobian_is_exact(JumpMap(Composition("sigmoid", "mse"), 1.0, 0.0, "-", 0.1, math.pi / 2))
