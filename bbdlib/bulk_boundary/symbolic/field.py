@@ -30,7 +30,8 @@ from sympy.calculus.euler import euler_equations
 
 from bbdlib.validate import check_choice, check_int
 
-__all__ = ["local_links", "local_network_lagrangian", "Field", "field", "expand_density", "is_null_lagrangian",
+__all__ = ["local_links", "sublattices", "local_network_lagrangian", "Field", "field", "expand_density",
+           "is_null_lagrangian",
            "coefficient_of", "draw_local_architecture", "sector_invariant", "printed_eq34",
            "printed_eq35_input", "riemann_sum_eq33"]
 
@@ -40,6 +41,40 @@ def local_links(width: int, depth: int) -> list[tuple[int, int, int]]:
     N = check_int("width", width, minimum=3)
     M = check_int("depth", depth, minimum=2)
     return [(m, i, (i - 1 + s) % N + 1) for m in range(M) for i in range(1, N + 1) for s in (-1, 1)]
+
+
+def sublattices(width: int, depth: int) -> int:
+    """Number of connected components of the Fig. 3 network (neurons, inputs and links of :func:`local_links`).
+
+    With links ``i -> i ± 1 (mod N)`` only, the parity of ``i + m`` is conserved along every
+    link when ``N`` is even, so the network splits into two decoupled sublattices; for odd
+    ``N`` the wrap-around joins them into one.
+
+    Parameters
+    ----------
+    width : int
+        ``N >= 3``.
+    depth : int
+        ``M >= 2``.
+
+    Returns
+    -------
+    int
+        1 or 2.
+    """
+    links = local_links(width, depth)
+    parent: dict = {}
+
+    def find(a):
+        parent.setdefault(a, a)
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for m, i, j in links:  # W^(m)_ij joins node (m, j) to node (m + 1, i); layer 0 are the inputs X
+        parent[find((m, j))] = find((m + 1, i))
+    return len({find(n) for n in list(parent)})
 
 
 def local_network_lagrangian(width: int, depth: int):

@@ -83,3 +83,18 @@ def test_riemann_sum_converges():
 
     e8, e32 = riemann_sum_eq33(kern, z, 8), riemann_sum_eq33(kern, z, 32)
     assert e32 < e8 and e32 < 1e-9
+
+
+def test_sublattices_of_the_local_architecture():
+    from bbdlib.bulk_boundary.symbolic.field import sublattices
+
+    for n in (3, 5, 7, 9):
+        assert sublattices(n, 3) == 1
+    for n in (4, 6, 8):
+        assert sublattices(n, 2) == 2 and sublattices(n, 3) == 2
+    import pytest
+
+    with pytest.raises(ValueError, match="width"):
+        sublattices(2, 3)
+    with pytest.raises(ValueError, match="depth"):
+        sublattices(5, 1)
