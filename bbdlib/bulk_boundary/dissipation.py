@@ -12,7 +12,7 @@ effective sink".  What the mathematics allows (proved symbolically in
   so whether a layer (or the bulk) acts as a sink over a run is a property of the run.
 
 This module measures the second statement: it trains a batch of networks (seeds, widths)
-with the damped dynamics on a smooth stream of samples, as chapter I.5 does for one run,
+with the damped dynamics on a smooth stream of samples, as the energy-landscape chapter (Fig. 2, measured) does for one run,
 integrating all the seeds of one width as one stacked system
 (:func:`bbdlib.bulk_boundary.integrator.integrate` with replicas), and reports per layer the
 time-integrated decay ``∫ γ Σ_i D_{i,m} dt`` of every run and the fraction of runs in which
@@ -118,9 +118,9 @@ class DecayStudy:
 
 def teacher_stream(net: Network, rng: np.random.Generator, *, n_samples: int, dwell: float,
                    ramp: float) -> tuple[np.ndarray, SampleStream, np.ndarray, np.ndarray]:
-    """The training set-up of chapter I.5: initial weights, and a smooth stream of teacher samples.
+    """The training set-up of the energy-landscape chapter: initial weights, and a smooth stream of teacher samples.
 
-    Draws, in this order from ``rng``: the initial parameters (:meth:`Network.init_params`),
+    Draws, in this order from ``rng``: the initial parameters (:meth:`~bbdlib.bulk_boundary.network.Network.init_params`),
     a one-layer tanh teacher ``(N_0, N_M)``, and ``n_samples`` standard normal inputs; the
     targets are ``tanh(X @ teacher)``.
 
@@ -133,7 +133,7 @@ def teacher_stream(net: Network, rng: np.random.Generator, *, n_samples: int, dw
     n_samples : int
         Number of training pairs in the stream.
     dwell, ramp : float
-        Time each sample is shown, and the smooth hand-over within it (:class:`SampleStream`).
+        Time each sample is shown, and the smooth hand-over within it (:class:`~bbdlib.bulk_boundary.drives.SampleStream`).
 
     Returns
     -------
@@ -200,7 +200,7 @@ def decay_study(widths_list: Sequence[Sequence[int]], seeds: Sequence[int], *, a
                 dwell: float = 2.0, ramp: float = 1.0, save_every: int = 4) -> DecayStudy:
     """Train every ``(widths, seed)`` with the damped dynamics (4) and integrate its decay per layer.
 
-    Each run is the set-up of chapter I.5 (:func:`teacher_stream` with
+    Each run is the set-up of the energy-landscape chapter (:func:`teacher_stream` with
     ``numpy.random.default_rng(seed)``); the seeds of one architecture are integrated
     together as a batch of replicas with cs2 at step ``h``.  The decay ``γ Σ_i D_{i,m}`` is
     evaluated every ``save_every`` steps and integrated in time with
@@ -219,7 +219,7 @@ def decay_study(widths_list: Sequence[Sequence[int]], seeds: Sequence[int], *, a
     n_samples : int
         Samples in each stream.
     dwell, ramp : float
-        See :class:`SampleStream`.
+        See :class:`~bbdlib.bulk_boundary.drives.SampleStream`.
     save_every : int
         Evaluate the decay every this many steps.
 

@@ -37,7 +37,7 @@ from bbdlib.validate import check_choice, check_int
 
 __all__ = ["Jets", "jets", "energy_density", "decay", "link_current", "input_current", "output_current",
            "rhs_eq19", "rhs_eq20", "rhs_eq25", "rhs_eq30", "Proof", "prove", "prove_all", "layer_decay",
-           "decay_sum_residual", "shift_check"]
+           "decay_sum_residual", "legendre_shift_residual", "shift_check"]
 
 _HALF, _QUARTER = sp.Rational(1, 2), sp.Rational(1, 4)
 
@@ -258,7 +258,24 @@ class Jets:
 
 
 def jets(widths: Sequence[int], *, moving_input: bool = True, moving_target: bool = True) -> Jets:
-    """Create the jet variables of a network (see :class:`Jets`)."""
+    """Create the jet variables of a network (see :class:`Jets`).
+
+    Parameters
+    ----------
+    widths : sequence of int
+        ``(N_0, ..., N_M)``, positive, ``M >= 3``.
+    moving_input, moving_target : bool
+        Whether ``X(t)``, ``Y(t)`` move.
+
+    Returns
+    -------
+    Jets
+
+    Raises
+    ------
+    TypeError, ValueError
+        For widths that are not positive integers, or a depth below 3.
+    """
     return Jets(widths, moving_input=moving_input, moving_target=moving_target)
 
 
@@ -269,7 +286,20 @@ def _sector(J: Jets, m: int) -> str:
 
 
 def energy_density(J: Jets, m: int, i: int) -> sp.Expr:
-    """``e^(m)_i``: eq. (18) in the bulk, (24) at ``m = 1``, (29) at ``m = M`` (as printed)."""
+    """``e^(m)_i``: eq. (18) in the bulk, (24) at ``m = 1``, (29) at ``m = M`` (as printed).
+
+    Parameters
+    ----------
+    J : Jets
+        The network's jet variables.
+    m, i : int
+        Site layer ``1..M`` and neuron ``1..N_m``.
+
+    Returns
+    -------
+    sympy.Expr
+        A polynomial in the jet variables (the ``∫dt`` term as ``½ I^(m)_i``).
+    """
     sector = _sector(J, m)
     zd = J.z(m, i, 1)
     S_low = J.S(m - 1, i)
@@ -287,7 +317,19 @@ def energy_density(J: Jets, m: int, i: int) -> sp.Expr:
 
 
 def decay(J: Jets, m: int, i: int) -> sp.Expr:
-    """``D_{i,m}``: eq. (12) (bulk and output) and ``D^in_{i,1}`` of eq. (27), with ``p = ∂L/∂q̇``."""
+    """``D_{i,m}``: eq. (12) (bulk and output) and ``D^in_{i,1}`` of eq. (27), with ``p = ∂L/∂q̇``.
+
+    Parameters
+    ----------
+    J : Jets
+        The network's jet variables.
+    m, i : int
+        Site layer and neuron.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     sector = _sector(J, m)
     low = 1 if sector == "input" else _HALF
     d = low * sum(J.momentum((m - 1, i, j)) * J.W(m - 1, i, j, 1) for j in J.N(m - 1))
@@ -297,7 +339,19 @@ def decay(J: Jets, m: int, i: int) -> sp.Expr:
 
 
 def link_current(J: Jets, m: int, j: int, i: int) -> sp.Expr:
-    """``J_{(j,m)→(i,m+1)}`` of eq. (22) (``1 <= m <= M - 1``)."""
+    """``J_{(j,m)→(i,m+1)}`` of eq. (22) (``1 <= m <= M - 1``).
+
+    Parameters
+    ----------
+    J : Jets
+        The network's jet variables.
+    m, j, i : int
+        Link layer, source neuron (layer ``m``) and target neuron (layer ``m + 1``).
+
+    Returns
+    -------
+    sympy.Expr
+    """
     m = check_int("m", m, minimum=1, maximum=J.M - 1)
     Whd = J.W(m, i, j) * J.dsigma(m, j) * J.z(m, j, 1)
     return sp.expand(_HALF * J.z(m + 1, i, 1) * J.dA(m, i, j) - _HALF * J.z(m + 1, i, 2) * Whd
@@ -305,13 +359,39 @@ def link_current(J: Jets, m: int, j: int, i: int) -> sp.Expr:
 
 
 def input_current(J: Jets, j: int, i: int) -> sp.Expr:
-    """``K^in_{(j,0)→(i,1)}`` of eq. (27)."""
+    """``K^in_{(j,0)→(i,1)}`` of eq. (27).
+
+    Parameters
+    ----------
+    J : Jets
+        The network's jet variables.
+    j, i : int
+        Input ``X_j`` and first-layer neuron ``z^(1)_i``.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     WXd = J.W(0, i, j) * J.X(j, 1)
     return sp.expand(-J.z(1, i, 2) * WXd + WXd * J.dS(0, i))
 
 
 def output_current(J: Jets, i: int, form: str = "corrected") -> sp.Expr:
-    """``K^out_i``: eq. (32) as printed (``-Ż ∂ℓ/∂Z - ℓ̇``) or corrected (``+Ż ∂ℓ/∂Z - ℓ̇``)."""
+    """``K^out_i``: eq. (32) as printed (``-Ż ∂ℓ/∂Z - ℓ̇``) or corrected (``+Ż ∂ℓ/∂Z - ℓ̇``).
+
+    Parameters
+    ----------
+    J : Jets
+        The network's jet variables.
+    i : int
+        Output neuron.
+    form : {"printed", "corrected"}
+        Which sign of the first term.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     form = check_choice("form", form, ("printed", "corrected"))
     Zd = J.z(J.M, i, 1)
     sign = -1 if form == "printed" else 1
@@ -319,7 +399,19 @@ def output_current(J: Jets, i: int, form: str = "corrected") -> sp.Expr:
 
 
 def rhs_eq19(J: Jets, m: int, i: int) -> sp.Expr:
-    """The right-hand side of eq. (19) of [A] for a bulk site, term by term as printed."""
+    """The right-hand side of eq. (19) of [A] for a bulk site, term by term as printed.
+
+    Parameters
+    ----------
+    J : Jets
+        The network's jet variables.
+    m, i : int
+        A bulk site, ``1 < m < M``.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     if _sector(J, m) != "bulk":
         raise ValueError(f"eq. (19) is for bulk sites 1 < m < M = {J.M}, got m = {m}")
     zd, zdd = J.z(m, i, 1), J.z(m, i, 2)
@@ -341,7 +433,21 @@ def _eom_terms(J: Jets, m: int, i: int, *, w_low: sp.Expr, eom) -> sp.Expr:
 
 
 def rhs_eq20(J: Jets, m: int, i: int, *, eom=None) -> sp.Expr:
-    """The right-hand side of eq. (20) of [A] (bulk site), ``E`` from ``eom`` (default: eq. (14) from L)."""
+    """The right-hand side of eq. (20) of [A] (bulk site), ``E`` from ``eom`` (default: eq. (14) from L).
+
+    Parameters
+    ----------
+    J : Jets
+        The network's jet variables.
+    m, i : int
+        A bulk site, ``1 < m < M``.
+    eom : callable, optional
+        ``key -> E(q)``; default :meth:`Jets.eom`.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     if _sector(J, m) != "bulk":
         raise ValueError(f"eq. (20) is for bulk sites 1 < m < M = {J.M}, got m = {m}")
     eom = J.eom if eom is None else eom
@@ -351,7 +457,21 @@ def rhs_eq20(J: Jets, m: int, i: int, *, eom=None) -> sp.Expr:
 
 
 def rhs_eq25(J: Jets, i: int, *, eom=None) -> sp.Expr:
-    """The right-hand side of eq. (25) of [A] (input site ``m = 1``)."""
+    """The right-hand side of eq. (25) of [A] (input site ``m = 1``).
+
+    Parameters
+    ----------
+    J : Jets
+        The network's jet variables.
+    i : int
+        Neuron of the first layer.
+    eom : callable, optional
+        ``key -> E(q)``; default :meth:`Jets.eom`.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     eom = J.eom if eom is None else eom
     r = -J.gamma * decay(J, 1, i) + sum(input_current(J, j, i) for j in J.N(0))
     r -= sum(link_current(J, 1, i, a) for a in J.N(2))
@@ -473,7 +593,7 @@ def printed_eq15(J: Jets, key) -> sp.Expr:
     """``E`` as printed in eq. (15) of [A] for a bulk neuron ``z^(m)_i`` (key ``(m, i)``); else eq. (14) from L.
 
     The printed friction term of (15) is ``-Σ_j ∂_t(W^(m)_ij σ(z^(m)_j))`` where the
-    Lagrangian gives ``-Σ_j ∂_t(W^(m-1)_ij σ(z^(m-1)_j))`` (the erratum of (15), chapter I.7).
+    Lagrangian gives ``-Σ_j ∂_t(W^(m-1)_ij σ(z^(m-1)_j))`` (the erratum of (15), equations-of-motion chapter).
     """
     if len(key) == 3 or not 1 < key[0] < J.M:
         return J.eom(key)
@@ -490,7 +610,18 @@ def printed_eq15(J: Jets, key) -> sp.Expr:
 
 
 def prove_all(widths_list: Sequence[Sequence[int]]) -> dict:
-    """All five identities (derived variants) on each network: ``{(ref, widths): Proof}``."""
+    """All five identities (derived variants) on each network.
+
+    Parameters
+    ----------
+    widths_list : sequence of sequence of int
+        The networks.
+
+    Returns
+    -------
+    dict
+        ``{(ref, widths): Proof}``.
+    """
     out = {}
     for w in widths_list:
         J = jets(w)
@@ -501,7 +632,19 @@ def prove_all(widths_list: Sequence[Sequence[int]]) -> dict:
 
 # --------------------------------------------------------------------------- the decay as a sink
 def layer_decay(J: Jets, m: int) -> sp.Expr:
-    """``Σ_i D_{i,m}`` of site layer ``m`` (a quadratic form in the velocities)."""
+    """``Σ_i D_{i,m}`` of site layer ``m`` (a quadratic form in the velocities).
+
+    Parameters
+    ----------
+    J : Jets
+        The network's jet variables.
+    m : int
+        Site layer.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     return sp.expand(sum(decay(J, m, i) for i in J.N(m)))
 
 
@@ -510,11 +653,47 @@ def decay_sum_residual(J: Jets) -> sp.Expr:
 
     The total decay is ``Σ_φ p_φ φ̇`` of the (W, z) Lagrangian; for a fixed input it is
     ``|Ẇ|² + |ḃ|² = 2T ≥ 0``.  The loss and the targets carry no velocity and do not enter.
+
+    Parameters
+    ----------
+    J : Jets
+        The network's jet variables.
+
+    Returns
+    -------
+    sympy.Expr
     """
     total = sum(layer_decay(J, m) for m in range(1, J.M + 1))
     friction = sum(J.W(*key, 1) ** 2 for key in J._W) + sum(J.bdot(m, i) ** 2 for m in range(J.M) for i in J.N(m + 1))
     drive = sum(J.bdot(0, i) * J.W(0, i, j) * J.X(j, 1) for i in J.N(1) for j in J.N(0))
     return sp.expand(total - friction - drive)
+
+
+def legendre_shift_residual(J: Jets) -> sp.Expr:
+    """``H_(8) - H_(W,b) - Σ_i ḃ^(0)_i Σ_j W^(0)_ij Ẋ_j``, expanded (zero: an identity), ``e^{γt}`` divided out.
+
+    ``H_(8) = Σ_φ p_φ φ̇ - L`` is the Legendre transform (8) in the (W, z) basis and
+    ``H_(W,b) = ½|Ẇ|² + ½|ḃ|² + Σ_i ℓ_i`` the one in (W, b) (the corrected (16)); they differ by
+    the input's term because (6) depends on time through ``X(t)`` at ``m = 0``.
+
+    Parameters
+    ----------
+    J : Jets
+        The network (with ``moving_input=False`` the input term vanishes).
+
+    Returns
+    -------
+    sympy.Expr
+    """
+    if not isinstance(J, Jets):
+        raise TypeError(f"J must be a Jets, got {type(J).__name__}")
+    vel = [J.W(*key, 1) for key in J._W] + [J.z(*key, 1) for key in J._z]
+    keys = list(J._W) + list(J._z)
+    H8 = sum(J.momentum(k) * v for k, v in zip(keys, vel)) - J.lagrangian
+    Hwb = _HALF * sum(v**2 for v in vel[:len(J._W)]) \
+        + _HALF * sum(J.bdot(m, i) ** 2 for m in range(J.M) for i in J.N(m + 1)) + sum(J.loss(i) for i in J.N(J.M))
+    drive = sum(J.bdot(0, i) * J.W(0, i, j) * J.X(j, 1) for i in J.N(1) for j in J.N(0))
+    return sp.expand(H8 - Hwb - drive)
 
 
 def shift_check(J: Jets, m: int, i: int, quantity: str) -> sp.Expr:
@@ -525,6 +704,25 @@ def shift_check(J: Jets, m: int, i: int, quantity: str) -> sp.Expr:
     ``I^(n) → I^(n+1)``); for ``"J"`` the link current ``J_{(i,m-1)→(i,m)}``.  Zero when the
     quantity is translation invariant like the bulk Lagrangian; requires layers ``m - 1``,
     ``m``, ``m + 1`` (and ``m + 2``) of equal width, all in the bulk.
+
+    Parameters
+    ----------
+    J : Jets
+        The network's jet variables.
+    m, i : int
+        The site ``(m, i)``, ``2 <= m <= M - 2``.
+    quantity : {"e", "D", "J"}
+        What to shift.
+
+    Returns
+    -------
+    sympy.Expr
+        Zero when the quantity is homogeneous.
+
+    Raises
+    ------
+    ValueError
+        If the layers involved do not have equal widths.
     """
     quantity = check_choice("quantity", quantity, ("e", "D", "J"))
     m = check_int("m", m, minimum=2, maximum=J.M - 2)

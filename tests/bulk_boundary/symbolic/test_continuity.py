@@ -135,3 +135,12 @@ def test_bad_arguments(small):
         C.output_current(small, 1, "other")
     with pytest.raises(ValueError, match="jet variables"):
         small.dt(sp.Symbol("q"))
+
+
+def test_legendre_transforms_differ_by_the_input_term():
+    for w in ((2, 3, 2, 1), (1, 2, 2, 2, 1)):
+        assert C.legendre_shift_residual(C.jets(w)) == 0
+    J = C.jets((1, 2, 2, 1), moving_input=False)
+    assert C.legendre_shift_residual(J) == 0
+    with pytest.raises(TypeError, match="J must be"):
+        C.legendre_shift_residual((1, 2, 2, 1))
