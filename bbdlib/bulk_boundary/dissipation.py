@@ -12,8 +12,8 @@ effective sink".  What the mathematics allows (proved symbolically in
   so whether a layer (or the bulk) acts as a sink over a run is a property of the run.
 
 This module measures the second statement: it trains a batch of networks (seeds, widths)
-with the damped dynamics on a smooth stream of samples, as the energy-landscape chapter (Fig. 2, measured) does for one run,
-integrating all the seeds of one width as one stacked system
+with the damped dynamics on a smooth stream of samples, as the energy-landscape chapter
+(Fig. 2, measured) does for one run, integrating all the seeds of one width as one stacked system
 (:func:`bbdlib.bulk_boundary.integrator.integrate` with replicas), and reports per layer the
 time-integrated decay ``∫ γ Σ_i D_{i,m} dt`` of every run and the fraction of runs in which
 the layer is a net sink.
@@ -118,11 +118,12 @@ class DecayStudy:
 
 def teacher_stream(net: Network, rng: np.random.Generator, *, n_samples: int, dwell: float,
                    ramp: float) -> tuple[np.ndarray, SampleStream, np.ndarray, np.ndarray]:
-    """The training set-up of the energy-landscape chapter: initial weights, and a smooth stream of teacher samples.
+    """The training set-up of the energy-landscape chapter: initial weights and a stream of teacher samples.
 
-    Draws, in this order from ``rng``: the initial parameters (:meth:`~bbdlib.bulk_boundary.network.Network.init_params`),
-    a one-layer tanh teacher ``(N_0, N_M)``, and ``n_samples`` standard normal inputs; the
-    targets are ``tanh(X @ teacher)``.
+    Draws, in this order from ``rng``: the initial parameters
+    (:meth:`~bbdlib.bulk_boundary.network.Network.init_params`), a one-layer tanh teacher
+    ``(N_0, N_M)``, and ``n_samples`` standard normal inputs; the targets are
+    ``tanh(X @ teacher)``.
 
     Parameters
     ----------
@@ -133,7 +134,8 @@ def teacher_stream(net: Network, rng: np.random.Generator, *, n_samples: int, dw
     n_samples : int
         Number of training pairs in the stream.
     dwell, ramp : float
-        Time each sample is shown, and the smooth hand-over within it (:class:`~bbdlib.bulk_boundary.drives.SampleStream`).
+        Time each sample is shown, and the smooth hand-over within it
+        (:class:`~bbdlib.bulk_boundary.drives.SampleStream`).
 
     Returns
     -------
