@@ -48,8 +48,8 @@ from typing import Any
 
 from bbdlib.book.claims import Claim, repo_root, status_counts
 
-__all__ = ["EXIT_CODES", "RUN_STATUSES", "RunSummary", "UsageError", "check_out_folder", "main",
-           "parameter_names", "parse_value", "run_chapter"]
+__all__ = ["EXIT_CODES", "RUN_STATUSES", "RunSummary", "UsageError", "check_out_folder", "check_parameters",
+           "main", "parameter_names", "parse_value", "run_chapter"]
 
 #: The statuses ``summary.json`` can hold; ``running`` until the run ends.
 RUN_STATUSES = ("running", "ok", "failed", "interrupted", "timed out")
@@ -374,6 +374,48 @@ def _check_chapter(chapter: str | Path) -> Path:
     return path
 
 
+def check_parameters(chapter: str | Path, parameters: dict[str, Any]) -> tuple[Path, Any, dict[str, Any]]:
+    """Check a chapter and parameter values for it, as :func:`run_chapter` does before a run.
+
+    Parameters
+    ----------
+    chapter : str or pathlib.Path
+        The chapter's MyST source, ``chapters/<part>/<name>.md``.
+    parameters : dict
+        Values for variables of the chapter's ``parameters`` cell, by name.
+
+    Returns
+    -------
+    tuple
+        ``(path, notebook, every)``: the resolved chapter, the notebook jupytext read, and
+        every parameter's value (defaults included) after the chapter's validation cell.
+
+    Raises
+    ------
+    UsageError
+        For an unknown or unreadable chapter, a chapter without a ``parameters`` cell, an
+        unknown parameter or a value the chapter's validation cell refuses.
+    """
+    import jupytext
+
+    chapter = _check_chapter(chapter)
+    if not isinstance(parameters, dict) or not all(isinstance(k, str) for k in parameters):
+        raise UsageError(f"parameters must be a dict by name, got {parameters!r}")
+    try:
+        nb = jupytext.read(chapter)
+    except Exception as exc:  # noqa: BLE001 - any unreadable source is a usage error
+        raise UsageError(f"cannot read chapter {chapter.name!r}: {exc}") from None
+    known = parameter_names(nb)
+    if not known:
+        raise UsageError(f"chapter {chapter.name!r} has no cell tagged 'parameters'")
+    unknown = sorted(set(parameters) - set(known))
+    if unknown:
+        raise UsageError(
+            f"unknown parameter {unknown[0]!r} for {chapter.name}; known: {', '.join(sorted(known))}"
+        )
+    return chapter, nb, _validate_values(nb, chapter, parameters)
+
+
 def run_chapter(chapter: str | Path, parameters: dict[str, Any], out: str | Path,
                 *, kernel: str = "python3", timeout: float | None = None) -> RunSummary:
     """Execute a chapter with new parameters into a folder outside ``chapters/``.
@@ -405,30 +447,14 @@ def run_chapter(chapter: str | Path, parameters: dict[str, Any], out: str | Path
         cell), a bad ``out`` or a timeout that is not a positive number.  Nothing has
         been written then.
     """
-    import jupytext
     import nbformat
     import papermill
 
-    chapter = _check_chapter(chapter)
-    if not isinstance(parameters, dict) or not all(isinstance(k, str) for k in parameters):
-        raise UsageError(f"parameters must be a dict by name, got {parameters!r}")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                 or not math.isfinite(timeout) or timeout <= 0):
         raise UsageError(f"--timeout must be a positive number of seconds, got {timeout!r}")
-    try:
-        nb = jupytext.read(chapter)
-    except Exception as exc:  # noqa: BLE001 - any unreadable source is a usage error
-        raise UsageError(f"cannot read chapter {chapter.name!r}: {exc}") from None
-    known = parameter_names(nb)
-    if not known:
-        raise UsageError(f"chapter {chapter.name!r} has no cell tagged 'parameters'")
-    unknown = sorted(set(parameters) - set(known))
-    if unknown:
-        raise UsageError(
-            f"unknown parameter {unknown[0]!r} for {chapter.name}; known: {', '.join(sorted(known))}"
-        )
+    chapter, nb, every = check_parameters(chapter, parameters)
     out = check_out_folder(out, chapter)
-    every = _validate_values(nb, chapter, parameters)
 
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock(out)
@@ -547,6 +573,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--timeout", type=_timeout, default=None, metavar="SECONDS",
                      help="stop the run after this many seconds (exit code 3)")
     sub.add_parser("params", help="list a chapter's parameters").add_argument("chapter")
+    from bbdlib.book import sweep as _sweep
+
+    _sweep.add_arguments(sub.add_parser("sweep", help="run a chapter over a grid of parameters on Dask "
+                                                      "(bbdlib.book.sweep)"))
     ex = sub.add_parser("execute", help="execute chapters in parallel into a jupyter-cache (make book)")
     ex.add_argument("chapters", nargs="+")
     ex.add_argument("--cache", required=True,
@@ -562,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 1 if execute_chapters(args.chapters, args.cache, timeout=int(math.ceil(args.timeout))) else 0
             except (FileNotFoundError, ValueError) as exc:
                 raise UsageError(str(exc)) from None
+        if args.command == "sweep":
+            return _sweep.command(args)
         if args.command == "params":
             import jupytext
 

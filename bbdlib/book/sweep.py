@@ -1,0 +1,895 @@
+"""Parameter sweeps on Dask: ``python -m bbdlib sweep CHAPTER -p NAME VALUES ... --out DIR``.
+
+The grid is the Cartesian product of the values of every ``-p`` (a comma list, items
+read as :func:`bbdlib.book.cli.parse_value` reads a ``-p`` value, or ``a..b`` for the
+integers a to b).  Every point is checked against the chapter's ``parameters`` cell and
+its validation cell (:func:`bbdlib.book.cli.check_parameters`) before any task starts.
+Each point is then one ``bbdlib run`` of the chapter, executed as a task on Dask's
+``distributed`` scheduler: a ``LocalCluster`` (one thread per worker) or any existing
+cluster (``--scheduler``).  A task carries the chapter's source and the parameters; the
+worker writes them into a scratch folder, runs ``python -m bbdlib run`` there, and
+returns the run's files (executed notebook, figures, ledger, ``summary.json``) as bytes,
+so workers need bbdlib installed but no shared file system.  The client writes them to
+``DIR/<id>/`` where ``<id>`` is a stable name of the parameters (:func:`point_id`).
+
+Into ``DIR`` go ``sweep.json`` (written at the start with every run pending, and after
+every run; each run's parameters, status, failure and every claim with its declared
+status, whether it held and its measured value), ``summary.md`` and ``sweep.png``
+(claims against the swept values, held or flipped).  A run whose result is complete
+(status ``ok`` or ``failed`` of the chapter itself, same chapter source) is skipped, so
+an interrupted sweep resumes where it stopped.  A failed run is recorded with its error
+and the sweep goes on; a worker lost mid-run has its task retried by Dask (the
+scheduler's ``allowed-failures``), and a task that still cannot finish is recorded as
+``lost``.  The run's processes are held to the worker's memory limit (Dask's
+``memory_limit``): a run that exceeds it is stopped and recorded as ``memory``.
+
+``python -m bbdlib.book.sweep robustness --out FILE`` sweeps every chapter that has a
+``seed`` parameter over seeds (other parameters at their defaults), lists the others as
+deterministic, and writes every claim's outcome at every seed and its hold rate to FILE
+(``make robustness``: ``_build/robustness.json``).
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import hashlib
+import itertools
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bbdlib.book.claims import repo_root
+from bbdlib.book.cli import (
+    _LOCK,
+    RunSummary,
+    UsageError,
+    _commit,
+    _lock,
+    _now,
+    _this_runs_claims,
+    _write_json,
+    check_out_folder,
+    check_parameters,
+    parameter_names,
+    parse_value,
+)
+
+__all__ = ["COMPLETE", "SWEEP_STATUSES", "Job", "axis_values", "execute_point", "grid", "main",
+           "point_id", "robustness", "run_sweep"]
+
+#: Statuses of a run in ``sweep.json``.
+SWEEP_STATUSES = ("pending", "ok", "failed", "timed out", "interrupted", "memory", "lost")
+#: The statuses of a complete result (the chapter's own outcome): skipped on resume.
+COMPLETE = ("ok", "failed")
+_TOOL = "bbdlib sweep"
+_INT_RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*$")
+
+
+def _split_top_level(text: str) -> list[str]:
+    """``text`` split at the commas outside brackets and quotes."""
+    items, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote and text[i - 1] != "\\":
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:])
+    return [s.strip() for s in items]
+
+
+def axis_values(name: str, text: str) -> list[Any]:
+    """The values of one swept parameter.
+
+    Parameters
+    ----------
+    name : str
+        The parameter (for messages).
+    text : str
+        ``a..b`` (the integers a, a+1, ..., b) or a comma list; each item is read as a
+        ``-p`` value (:func:`bbdlib.book.cli.parse_value`); commas inside brackets or
+        quotes do not split, so ``(3,6,2),(3,8,2)`` is two tuples.
+
+    Returns
+    -------
+    list
+        The values, in the order given.
+
+    Raises
+    ------
+    TypeError
+        If ``text`` is not a string.
+    UsageError
+        For an empty item, an empty or reversed range, or a value given twice.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parameter {name!r}: the values must be given as text, got {type(text).__name__}")
+    m = _INT_RANGE.match(text)
+    if m:
+        a, b = int(m.group(1)), int(m.group(2))
+        if b < a:
+            raise UsageError(f"parameter {name!r}: range {text!r} is empty (give a..b with a <= b)")
+        if b - a >= 10_000:
+            raise UsageError(f"parameter {name!r}: range {text!r} has more than 10000 values")
+        return list(range(a, b + 1))
+    items = _split_top_level(text)
+    if any(not s for s in items):
+        raise UsageError(f"parameter {name!r}: empty value in {text!r}")
+    values = [parse_value(name, s) for s in items]
+    keys = [json.dumps(v, sort_keys=True, default=repr) for v in values]
+    if len(set(keys)) != len(keys):
+        raise UsageError(f"parameter {name!r}: a value is given twice in {text!r}")
+    return values
+
+
+def grid(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The Cartesian product of the axes, the last one varying fastest.
+
+    Parameters
+    ----------
+    axes : dict
+        ``{name: list of values}``.
+
+    Returns
+    -------
+    list of dict
+        One ``{name: value}`` per point.
+
+    Raises
+    ------
+    TypeError
+        If ``axes`` is not a dict of non-empty lists.
+    """
+    if not isinstance(axes, dict) or not all(isinstance(v, list) and v for v in axes.values()):
+        raise TypeError(f"axes must be a dict of non-empty lists, got {axes!r}")
+    names = list(axes)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(axes[n] for n in names))]
+
+
+def point_id(parameters: dict[str, Any]) -> str:
+    """A stable folder name for a set of parameters.
+
+    Parameters
+    ----------
+    parameters : dict
+        ``{name: value}`` (JSON-representable values).
+
+    Returns
+    -------
+    str
+        ``name=value_...`` (sorted by name, at most 60 characters of ``[A-Za-z0-9._=+-]``)
+        followed by ``-`` and 10 hex digits of the SHA-256 of the canonical JSON, so
+        equal parameters give the same id on every machine; ``defaults-<hash>`` if empty.
+    """
+    if not isinstance(parameters, dict):
+        raise TypeError(f"parameters must be a dict, got {type(parameters).__name__}")
+    canonical = json.dumps(parameters, sort_keys=True, separators=(",", ":"), default=repr)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:10]
+    readable = "_".join(f"{k}={json.dumps(parameters[k], default=repr)}" for k in sorted(parameters))
+    readable = re.sub(r"[^A-Za-z0-9._=+-]+", "", readable)[:60] or "defaults"
+    return f"{readable}-{digest}"
+
+
+# --------------------------------------------------------------------------- worker side
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """The run dies when the worker thread that started it does (Linux ``PR_SET_PDEATHSIG``)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+    except OSError:
+        pass
+    os.setsid()
+
+
+def _tree_rss(proc) -> int:
+    import psutil
+
+    total = 0
+    try:
+        for p in [proc, *proc.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+    except psutil.Error:
+        pass
+    return total
+
+
+def _kill_tree(proc) -> None:
+    import psutil
+
+    try:
+        victims = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        victims = [proc]
+    for p in victims:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+
+
+def _worker_memory_limit() -> int | None:
+    try:
+        from distributed import get_worker
+
+        limit = get_worker().memory_manager.memory_limit
+    except (ImportError, ValueError, AttributeError):
+        return None
+    return int(limit) if limit else None
+
+
+def execute_point(source: str, relpath: str, parameters: dict[str, Any], timeout: float | None = None,
+                  memory_limit: int | None = None) -> dict[str, Any]:
+    """Run one point of a sweep (a Dask task): ``bbdlib run`` in a scratch folder.
+
+    Parameters
+    ----------
+    source : str
+        The chapter's MyST source.
+    relpath : str
+        Its path under ``chapters/``, e.g. ``"duality/08-power-law-sweep.md"``.
+    parameters : dict
+        The run's parameters.
+    timeout : float, optional
+        The run's ``--timeout`` in seconds.
+    memory_limit : int, optional
+        Bytes the run's processes may hold; default the Dask worker's ``memory_limit``.
+
+    Returns
+    -------
+    dict
+        ``files`` (``{relative path: bytes}`` of everything the run wrote), ``summary``
+        (its ``summary.json``, or None), ``returncode``, ``stderr`` (the last 4000
+        characters), ``memory`` (``{"peak": bytes, "limit": bytes, "exceeded": bool}``),
+        ``seconds`` and ``host``.
+    """
+    import psutil
+
+    if not isinstance(relpath, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\.md", relpath):
+        raise ValueError(f"relpath must be '<part>/<name>.md', got {relpath!r}")
+    limit = memory_limit if memory_limit is not None else _worker_memory_limit()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bbdlib-sweep-") as tmp:
+        chapter = Path(tmp) / "chapters" / relpath
+        chapter.parent.mkdir(parents=True)
+        chapter.write_text(source, encoding="utf-8")
+        out = Path(tmp) / "run"
+        cmd = [sys.executable, "-m", "bbdlib", "run", str(chapter), "--out", str(out)]
+        for name, value in parameters.items():
+            cmd += ["-p", name, repr(value)]
+        if timeout is not None:
+            cmd += ["--timeout", repr(float(timeout))]
+        env = dict(os.environ)
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(var, "1")
+        env.pop("MPLBACKEND", None)
+        log = Path(tmp) / "stderr.txt"
+        peak, exceeded = 0, False
+        with open(log, "wb") as err:
+            proc = psutil.Popen(cmd, cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                                preexec_fn=_die_with_parent)  # noqa: PLW1509 - prctl, then setsid
+            hard = None if timeout is None else started + float(timeout) + 120
+            while proc.poll() is None:
+                rss = _tree_rss(proc)
+                peak = max(peak, rss)
+                if limit and rss > limit:
+                    exceeded = True
+                    _kill_tree(proc)
+                elif hard is not None and time.monotonic() > hard:
+                    _kill_tree(proc)
+                time.sleep(0.25)
+        files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+                 if p.is_file() and p.name != _LOCK and not p.name.endswith(".tmp")} if out.is_dir() else {}
+        summary = json.loads(files["summary.json"]) if "summary.json" in files else None
+        return {"files": files, "summary": summary, "returncode": proc.returncode,
+                "stderr": log.read_text(encoding="utf-8", errors="replace")[-4000:],
+                "memory": {"peak": peak, "limit": limit, "exceeded": exceeded},
+                "seconds": time.monotonic() - started, "host": os.uname().nodename}
+
+
+# --------------------------------------------------------------------------- client side
+
+@dataclass(frozen=True)
+class Job:
+    """One run of a sweep: a chapter, its parameters and the folder of its result.
+
+    Attributes
+    ----------
+    chapter : pathlib.Path
+        The chapter's MyST source.
+    parameters : dict
+        The run's parameters (the swept ones).
+    id : str
+        :func:`point_id` of the parameters.
+    folder : pathlib.Path
+        ``<sweep out>/<id>``.
+    """
+
+    chapter: Path
+    parameters: dict
+    id: str
+    folder: Path
+
+
+@dataclass
+class _Sweep:
+    chapter: Path
+    axes: dict
+    out: Path
+    source: str
+    sha: str
+    jobs: list
+    records: dict = field(default_factory=dict)
+    lock: int | None = None
+    started: str = ""
+
+    @property
+    def relpath(self) -> str:
+        return f"{self.chapter.parent.name}/{self.chapter.name}"
+
+    def payload(self, status: str) -> dict:
+        return {"tool": _TOOL, "status": status, "chapter": str(self.chapter), "axes": self.axes,
+                "source_sha256": self.sha, "commit": _commit(repo_root(self.chapter.parent)),
+                "started": self.started, "ended": None if status == "running" else _now(),
+                "counts": {s: sum(r["status"] == s for r in self.records.values()) for s in SWEEP_STATUSES},
+                "runs": [self.records[j.id] for j in self.jobs]}
+
+    def write(self, status: str = "running") -> None:
+        _write_json(self.out / "sweep.json", self.payload(status))
+
+
+def _is_sweep_folder(out: Path) -> bool:
+    try:
+        return json.loads((out / "sweep.json").read_text(encoding="utf-8")).get("tool") == _TOOL
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _check_sweep_out(out: str | Path, chapter: Path, *, allow_build: bool = False) -> Path:
+    """The sweep's folder: new, empty, or an earlier sweep's; where it may be as for ``bbdlib run``.
+
+    ``allow_build`` admits a folder inside the repository's ``_build/`` (``make robustness``).
+    """
+    if not isinstance(out, (str, Path)) or not str(out).strip():
+        raise UsageError(f"--out must be a folder path, got {out!r}")
+    path = Path(out).resolve()
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {path} exists and is not a folder")
+    if path.is_dir() and any(p.name != _LOCK for p in path.iterdir()) and not _is_sweep_folder(path):
+        raise UsageError(f"--out {path} holds files that no 'bbdlib sweep' wrote; give a new or empty folder")
+    root = repo_root(chapter.parent)
+    if allow_build and root is not None and (root / "_build") in path.parents:
+        return path
+    check_out_folder(path / ".bbdlib-sweep-probe", chapter)  # the rules of bbdlib run for the location
+    if root is not None and (path == root or path in root.parents):
+        raise UsageError(f"--out {path} is the repository root or above it; give a new folder")
+    return path
+
+
+def _claim_rows(claims) -> list[dict]:
+    return [{"ref": c.ref, "claim": c.claim, "kind": c.kind, "status": c.status, "held": c.failure is None,
+             "measured": c.measured, "expected": c.expected, "tolerance": c.tolerance, "failure": c.failure}
+            for c in claims]
+
+
+def _earlier(sweep: _Sweep, job: Job) -> dict | None:
+    """The record of a complete earlier result of ``job`` (same source), else None."""
+    try:
+        old = {r["id"]: r for r in json.loads((sweep.out / "sweep.json").read_text(encoding="utf-8"))["runs"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    rec = old.get(job.id)
+    if not rec or rec.get("status") not in COMPLETE or rec.get("source_sha256") != sweep.sha:
+        return None
+    try:
+        summary = json.loads((job.folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if summary.get("given") != job.parameters or summary.get("status") not in COMPLETE:
+        return None
+    if not Path(job.folder / Path(summary.get("notebook", "")).name).is_file():
+        return None
+    return dict(rec, resumed=True)
+
+
+def _prepare(chapter: str | Path, axes: dict[str, list[Any]], out: str | Path, *,
+             allow_build: bool = False) -> _Sweep:
+    """Validate every point and the folder; nothing written."""
+    if not isinstance(axes, dict) or not axes:
+        raise UsageError("give at least one parameter to sweep (-p NAME VALUES)")
+    points = grid(axes)
+    path = None
+    for point in points:
+        try:
+            path, _, _ = check_parameters(chapter, point)
+        except UsageError as exc:
+            raise UsageError(f"{exc} (point {point})") from None
+    path = Path(path)
+    out = _check_sweep_out(out, path, allow_build=allow_build)
+    source = path.read_text(encoding="utf-8")
+    jobs = [Job(chapter=path, parameters=p, id=point_id(p), folder=out / point_id(p)) for p in points]
+    return _Sweep(chapter=path, axes=axes, out=out, source=source,
+                  sha=hashlib.sha256(source.encode()).hexdigest(), jobs=jobs)
+
+
+def _pending_record(sweep: _Sweep, job: Job) -> dict:
+    return {"id": job.id, "parameters": job.parameters, "folder": str(job.folder), "status": "pending",
+            "failure": None, "flipped": [], "claims": [], "seconds": None, "host": None, "memory": None,
+            "source_sha256": sweep.sha}
+
+
+def _start(sweep: _Sweep) -> list[Job]:
+    """Lock the folder, write the pending ``sweep.json``; the jobs still to run."""
+    sweep.out.mkdir(parents=True, exist_ok=True)
+    sweep.lock = _lock(sweep.out)
+    sweep.started = _now()
+    todo = []
+    for job in sweep.jobs:
+        rec = _earlier(sweep, job)
+        if rec is None:
+            todo.append(job)
+            rec = _pending_record(sweep, job)
+        sweep.records[job.id] = rec
+    sweep.write()
+    return todo
+
+
+def _store(sweep: _Sweep, job: Job, result: dict | None, error: str | None) -> dict:
+    """Write a task's files into the job's folder and record the run."""
+    rec = _pending_record(sweep, job)
+    if result is None:
+        rec.update(status="lost", failure=error)
+        sweep.records[job.id] = rec
+        return rec
+    job.folder.mkdir(parents=True, exist_ok=True)
+    for rel, data in result["files"].items():
+        target = (job.folder / rel).resolve()
+        if job.folder.resolve() not in target.parents:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    summary = result["summary"] or {}
+    mem = result["memory"]
+    status = summary.get("status", "failed")
+    failure = summary.get("failure")
+    if mem["exceeded"]:
+        status = "memory"
+        failure = (f"the run's processes held {mem['peak'] / 2**30:.2f} GiB, over the worker's memory "
+                   f"limit of {mem['limit'] / 2**30:.2f} GiB: stopped")
+    elif not summary or status == "running":
+        status, failure = "failed", (f"the run ended without a final summary (exit code {result['returncode']}): "
+                                     + result["stderr"][-500:].strip())
+    stem = job.chapter.stem
+    fixed = dict(summary, chapter=str(job.chapter), notebook=str(job.folder / f"{stem}.ipynb"),
+                 figures=[str(job.folder / "figures" / Path(f).name) for f in summary.get("figures", [])])
+    if status in ("memory", "failed") and summary.get("status") in (None, "running"):
+        fixed.update(status="interrupted" if status == "memory" else "failed", failure=failure, ended=_now())
+    known = {f.name for f in RunSummary.__dataclass_fields__.values()}
+    if summary:
+        _write_json(job.folder / "summary.json", {k: v for k, v in fixed.items() if k in known})
+    ledger = job.folder / "claims" / f"{job.chapter.parent.name}__{stem}.json"
+    claims = _this_runs_claims(ledger, summary.get("run_id", "")) if summary else []
+    rec.update(status=status, failure=failure, flipped=summary.get("flipped", []), claims=_claim_rows(claims),
+               seconds=round(result["seconds"], 2), host=result["host"], memory=mem)
+    sweep.records[job.id] = rec
+    return rec
+
+
+def _client(workers: int | None, scheduler: str | None, memory_limit: str | int | None):
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler, timeout="30s"), None
+    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                           memory_limit=memory_limit if memory_limit is not None else "auto",
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def _execute(sweeps: list[_Sweep], todo: list[tuple[_Sweep, Job]], *, workers: int | None = None,
+             scheduler: str | None = None, timeout: float | None = None,
+             memory_limit: str | int | None = None, client=None, stream=None) -> None:
+    """Run the jobs as Dask tasks, store each result as it arrives, count on ``stream``."""
+    from distributed import as_completed
+
+    stream = stream if stream is not None else sys.stderr
+    total = sum(len(s.jobs) for s in sweeps)
+    done = total - len(todo)
+    if done:
+        print(f"sweep: {done} of {total} runs already complete (skipped)", file=stream, flush=True)
+    if not todo:
+        return
+    own = client is None
+    cluster = None
+    if own:
+        client, cluster = _client(workers, scheduler, memory_limit)
+    try:
+        futures = {}
+        for sweep, job in todo:
+            fut = client.submit(execute_point, sweep.source, sweep.relpath, job.parameters, timeout,
+                                key=f"bbdlib-run-{sweep.chapter.stem}-{job.id}-{os.getpid()}", pure=False,
+                                retries=1)
+            futures[fut] = (sweep, job)
+        for fut in as_completed(list(futures)):
+            sweep, job = futures[fut]
+            try:
+                result, error = fut.result(), None
+            except Exception as exc:  # noqa: BLE001 - KilledWorker after retries, a task error
+                result, error = None, f"{type(exc).__name__}: {exc}"
+            rec = _store(sweep, job, result, error)
+            sweep.write()
+            done += 1
+            took = f" {rec['seconds']:.0f} s" if rec["seconds"] is not None else ""
+            print(f"[{done}/{total}] {rec['status']:<8} {sweep.chapter.stem} {job.parameters}{took}",
+                  file=stream, flush=True)
+    finally:
+        if own:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _finish(sweep: _Sweep, status: str) -> None:
+    sweep.write(status)
+    try:
+        _write_report(sweep)
+    finally:
+        if sweep.lock is not None:
+            os.close(sweep.lock)
+            sweep.lock = None
+
+
+def _label(params: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def _write_report(sweep: _Sweep) -> None:
+    """``summary.md`` and ``sweep.png``: every claim against the swept values, held or flipped."""
+    runs = [sweep.records[j.id] for j in sweep.jobs]
+    keys: list[tuple[str, str]] = []
+    for r in runs:
+        for c in r["claims"]:
+            if (c["ref"], c["claim"]) not in keys:
+                keys.append((c["ref"], c["claim"]))
+    cell = {}
+    for i, r in enumerate(runs):
+        for c in r["claims"]:
+            cell[(keys.index((c["ref"], c["claim"])), i)] = c
+    figure = None
+    if keys and runs:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+        from matplotlib.colors import ListedColormap
+
+        # 0 not evaluated, 1 held, 2 flipped (Okabe-Ito grey, bluish green, vermillion)
+        grid_ = [[0 if (k, i) not in cell else (1 if cell[(k, i)]["held"] else 2) for i in range(len(runs))]
+                 for k in range(len(keys))]
+        fig, ax = plt.subplots(figsize=(min(7.6, 2.5 + 0.35 * len(runs)), 1.2 + 0.22 * len(keys)), dpi=100)
+        ax.imshow(grid_, cmap=ListedColormap(["#bbbbbb", "#009E73", "#D55E00"]), vmin=0, vmax=2, aspect="auto")
+        ax.set_yticks(range(len(keys)), [f"{ref}: {claim[:40]}" for ref, claim in keys], fontsize=7)
+        ax.set_xticks(range(len(runs)), [_label(r["parameters"]) for r in runs], fontsize=7, rotation=60,
+                      ha="right")
+        ax.set_title("claims per run: green held, red flipped, grey not evaluated", fontsize=9)
+        fig.tight_layout()
+        figure = sweep.out / "sweep.png"
+        fig.savefig(figure)
+        plt.close(fig)
+    lines = [f"# Sweep of {sweep.relpath}", "",
+             f"Axes: {', '.join(f'`{k}` = {v}' for k, v in sweep.axes.items())}; {len(runs)} runs "
+             f"({', '.join(f'{s} {n}' for s, n in sweep.payload('x')['counts'].items() if n)}).", ""]
+    lines += ["| run | status | claims held | failure |", "| --- | --- | --- | --- |"]
+    for r in runs:
+        held = sum(c["held"] for c in r["claims"])
+        fail = (r["failure"] or "").replace("|", "\\|").replace("\n", " ")[:160]
+        lines.append(f"| {_label(r['parameters'])} | {r['status']} | {held}/{len(r['claims'])} | {fail} |")
+    if figure is not None:
+        lines += ["", "![claims against the swept values](sweep.png)"]
+    varying = [(keys[k], sorted({cell[(k, i)]["held"] for i in range(len(runs)) if (k, i) in cell}))
+               for k in range(len(keys))]
+    flips = [key for key, held in varying if held != [True]]
+    lines += ["", "## Claims that do not hold at every run", ""]
+    lines += [f"- {ref}: {claim}" for ref, claim in flips] or ["None."]
+    (sweep.out / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def run_sweep(chapter: str | Path, axes: dict[str, list[Any]], out: str | Path, *,
+              workers: int | None = None, scheduler: str | None = None, timeout: float | None = None,
+              memory_limit: str | int | None = None, client=None, stream=None) -> dict:
+    """Run a chapter over a grid of parameters on Dask.
+
+    Parameters
+    ----------
+    chapter : str or pathlib.Path
+        The chapter's MyST source.
+    axes : dict
+        ``{name: list of values}``; the grid is their Cartesian product (:func:`grid`).
+    out : str or pathlib.Path
+        The sweep's folder: new, empty, or an earlier sweep's (which it resumes).
+    workers : int, optional
+        Workers of the ``LocalCluster`` (one thread each); default the number of cores.
+    scheduler : str, optional
+        Address of an existing Dask scheduler (then ``workers`` is unused).
+    timeout : float, optional
+        Seconds each run may take.
+    memory_limit : str or int, optional
+        Dask's ``memory_limit`` per worker of the local cluster (default ``"auto"``).
+    client : distributed.Client, optional
+        An existing client (for tests); then neither cluster option is used.
+    stream : file, optional
+        Where progress goes (default stderr).
+
+    Returns
+    -------
+    dict
+        The final ``sweep.json``.
+
+    Raises
+    ------
+    UsageError
+        For an unknown chapter or parameter, an invalid value at any point, or a bad
+        ``out``; nothing has been written or started then.
+    """
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise UsageError(f"--workers must be a positive integer, got {workers!r}")
+    sweep = _prepare(chapter, axes, out)
+    todo = _start(sweep)
+    status = "interrupted"
+    try:
+        _execute([sweep], [(sweep, j) for j in todo], workers=workers, scheduler=scheduler, timeout=timeout,
+                 memory_limit=memory_limit, client=client, stream=stream)
+        status = "done"
+    finally:
+        _finish(sweep, status)
+    return sweep.payload(status)
+
+
+# --------------------------------------------------------------------------- robustness
+
+def _chapters(root: Path) -> list[Path]:
+    return sorted(p for p in (root / "chapters").glob("*/*.md"))
+
+
+def robustness(out: str | Path, *, seeds: Iterable[int] = range(5), runs: str | Path | None = None,
+               chapters: list[str | Path] | None = None, workers: int | None = None,
+               timeout: float | None = None, stream=None) -> dict:
+    """Every chapter with a ``seed`` parameter over ``seeds``; every claim's hold rate.
+
+    Parameters
+    ----------
+    out : str or pathlib.Path
+        The JSON file to write (``_build/robustness.json``).
+    seeds : iterable of int
+        The seeds (default 0..4).
+    runs : str or pathlib.Path, optional
+        Folder of the runs, one sweep per chapter (default ``<out without .json>/``).
+    chapters : list, optional
+        The chapters (default every ``chapters/<part>/<name>.md`` of the repository).
+    workers : int, optional
+        Workers of the local cluster.
+    timeout : float, optional
+        Seconds each run may take.
+    stream : file, optional
+        Where progress goes.
+
+    Returns
+    -------
+    dict
+        What was written: ``seeds``, ``seeded`` and ``deterministic`` chapters, per
+        chapter the status of each run, and ``claims``: every claim with its outcome
+        at each seed (``held``, ``flipped`` or ``missing``) and ``hold_rate``.
+    """
+    seeds = list(seeds)
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise UsageError(f"seeds must be integers, got {seeds!r}")
+    out = Path(out).resolve()
+    root = repo_root(out.parent) or repo_root()
+    if chapters is None:
+        if root is None:
+            raise UsageError("cannot find the repository's chapters; give them")
+        chapters = _chapters(root)
+    import jupytext
+
+    runs = Path(runs) if runs is not None else out.with_suffix("")
+    sweeps, deterministic = [], []
+    for ch in chapters:
+        path = Path(ch).resolve()
+        if "seed" in parameter_names(jupytext.read(path)):
+            sweeps.append(_prepare(path, {"seed": seeds}, runs / f"{path.parent.name}__{path.stem}",
+                                   allow_build=True))
+        else:
+            deterministic.append(str(path.relative_to(root)) if root else str(path))
+    started = time.monotonic()
+    todo = [(s, j) for s in sweeps for j in _start(s)]
+    status = "interrupted"
+    try:
+        _execute(sweeps, todo, workers=workers, timeout=timeout, stream=stream)
+        status = "done"
+    finally:
+        for s in sweeps:
+            _finish(s, status)
+    claims, per_chapter = [], {}
+    for s in sweeps:
+        name = str(s.chapter.relative_to(root)) if root else str(s.chapter)
+        recs = [s.records[j.id] for j in s.jobs]
+        per_chapter[name] = {"runs": {str(r["parameters"]["seed"]): {"status": r["status"], "failure": r["failure"],
+                                                                      "seconds": r["seconds"]} for r in recs}}
+        keys: dict[tuple, dict] = {}
+        for r in recs:
+            seed = str(r["parameters"]["seed"])
+            seen: dict[tuple, int] = {}
+            for c in r["claims"]:
+                base = (c["ref"], c["claim"])
+                seen[base] = seen.get(base, 0) + 1
+                key = (*base, seen[base])
+                entry = keys.setdefault(key, {"chapter": name.removesuffix(".md"), "ref": c["ref"],
+                                              "claim": c["claim"], "kind": c["kind"], "status": c["status"],
+                                              "outcomes": {}, "measured": {}})
+                entry["outcomes"][seed] = "held" if c["held"] else "flipped"
+                entry["measured"][seed] = c["measured"]
+        for entry in keys.values():
+            for seed in map(str, seeds):
+                entry["outcomes"].setdefault(seed, "missing")
+            evaluated = [o for o in entry["outcomes"].values() if o != "missing"]
+            entry["evaluated"] = len(evaluated)
+            entry["hold_rate"] = (sum(o == "held" for o in evaluated) / len(evaluated)) if evaluated else None
+            entry["seed_dependent"] = len(set(entry["outcomes"].values())) > 1
+            claims.append(entry)
+    payload = {"tool": "bbdlib robustness", "status": status, "seeds": seeds,
+               "commit": _commit(root), "seconds": round(time.monotonic() - started, 1),
+               "seeded": list(per_chapter), "deterministic": deterministic, "chapters": per_chapter,
+               "claims": claims,
+               "seed_dependent": [{k: c[k] for k in ("chapter", "ref", "claim", "hold_rate", "outcomes")}
+                                  for c in claims if c["seed_dependent"]]}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write_json(out, payload)
+    return payload
+
+
+# --------------------------------------------------------------------------- command lines
+
+def sweep_axes(pairs: list[list[str]]) -> dict[str, list[Any]]:
+    """``-p NAME VALUES`` pairs of the command line as axes (each name once).
+
+    Parameters
+    ----------
+    pairs : list of [str, str]
+        As argparse collects them.
+
+    Returns
+    -------
+    dict
+        ``{name: values}`` (:func:`axis_values`).
+
+    Raises
+    ------
+    UsageError
+        If a name is given twice or a value list is malformed.
+    """
+    axes: dict[str, list[Any]] = {}
+    for name, text in pairs:
+        if name in axes:
+            raise UsageError(f"parameter {name!r} is given twice; give each -p once (VALUES is a comma list)")
+        axes[name] = axis_values(name, text)
+    return axes
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``bbdlib sweep``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The ``sweep`` subparser.
+    """
+    from bbdlib.book.cli import _timeout
+
+    parser.add_argument("chapter", help="path of a chapter's MyST source")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUES"),
+                        help="a swept parameter: a comma list of values (Python literals, else strings) "
+                             "or a..b for integers; the grid is the product of every -p")
+    parser.add_argument("--out", required=True, help="the sweep's folder: new, empty or an earlier sweep's "
+                                                     "(which it resumes)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None,
+                       help="workers of a local Dask cluster, one thread each (default: the number of cores)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="address of an existing Dask scheduler, e.g. tcp://host:8786")
+    parser.add_argument("--timeout", type=_timeout, default=None, metavar="SECONDS",
+                        help="stop a run after this many seconds")
+    parser.add_argument("--memory-limit", default="auto", metavar="BYTES",
+                        help="Dask memory_limit per local worker, e.g. 4GiB (default: auto, RAM / workers)")
+
+
+def command(args: argparse.Namespace) -> int:
+    """Run ``bbdlib sweep`` from parsed arguments.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        As :func:`add_arguments` defines them.
+
+    Returns
+    -------
+    int
+        0 every run ok, 1 a run failed (or was lost, or exceeded memory), 3 interrupted;
+        :class:`UsageError` (exit 2) is raised before anything starts.
+    """
+    axes = sweep_axes(args.parameter)
+    try:
+        result = run_sweep(args.chapter, axes, args.out, workers=args.workers, scheduler=args.scheduler,
+                           timeout=args.timeout, memory_limit=args.memory_limit)
+    except KeyboardInterrupt:
+        print(f"interrupted; rerun the same command to resume ({Path(args.out) / 'sweep.json'})", file=sys.stderr)
+        return 3
+    counts = result["counts"]
+    print(f"sweep: {', '.join(f'{s} {n}' for s, n in counts.items() if n)}; "
+          f"{Path(args.out) / 'sweep.json'}, {Path(args.out) / 'summary.md'}")
+    return 0 if counts["ok"] == len(result["runs"]) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bbdlib.book.sweep robustness --out FILE [--workers N] [--seeds a..b]``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments.
+
+    Returns
+    -------
+    int
+        0 written (whatever the verdicts), 2 bad usage, 3 interrupted.
+    """
+    parser = argparse.ArgumentParser(prog="python -m bbdlib.book.sweep")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rb = sub.add_parser("robustness", help="every seeded chapter over seeds; hold rates of every claim")
+    rb.add_argument("--out", required=True, help="the JSON file, e.g. _build/robustness.json")
+    rb.add_argument("--seeds", default="0..4", help="seeds (a..b or a comma list)")
+    rb.add_argument("--workers", type=int, default=None)
+    rb.add_argument("--timeout", type=float, default=900.0)
+    rb.add_argument("chapters", nargs="*", help="chapters (default: every chapter)")
+    args = parser.parse_args(argv)
+    try:
+        seeds = axis_values("seeds", args.seeds)
+        payload = robustness(args.out, seeds=seeds, chapters=args.chapters or None, workers=args.workers,
+                             timeout=args.timeout)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 3
+    dep = payload["seed_dependent"]
+    print(f"robustness: {len(payload['seeded'])} seeded chapters over seeds {payload['seeds']} in "
+          f"{payload['seconds']:.0f} s; {len(payload['deterministic'])} deterministic; "
+          f"{len(dep)} seed-dependent claims; {args.out}")
+    for c in dep:
+        rate = "no seed" if c["hold_rate"] is None else f"{c['hold_rate']:.0%} of the seeds that evaluated it"
+        print(f"  {c['chapter']} {c['ref']}: {c['claim']} - holds at {rate}: {c['outcomes']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
