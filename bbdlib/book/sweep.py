@@ -586,7 +586,7 @@ def _write_report(sweep: _Sweep) -> None:
         # 0 not evaluated, 1 held, 2 flipped (Okabe-Ito grey, bluish green, vermillion)
         grid_ = [[0 if (k, i) not in cell else (1 if cell[(k, i)]["held"] else 2) for i in range(len(runs))]
                  for k in range(len(keys))]
-        fig, ax = plt.subplots(figsize=(min(7.6, 2.5 + 0.35 * len(runs)), 1.2 + 0.22 * len(keys)), dpi=100)
+        fig, ax = plt.subplots(figsize=(min(7.6, 5.0 + 0.35 * len(runs)), 1.2 + 0.22 * len(keys)), dpi=100)
         ax.imshow(grid_, cmap=ListedColormap(["#bbbbbb", "#009E73", "#D55E00"]), vmin=0, vmax=2, aspect="auto")
         ax.set_yticks(range(len(keys)), [f"{ref}: {claim[:40]}" for ref, claim in keys], fontsize=7)
         ax.set_xticks(range(len(runs)), [_label(r["parameters"]) for r in runs], fontsize=7, rotation=60,
