@@ -21,7 +21,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # Kernels must draw inline: a backend forced from outside would swallow every figure.
 unexport MPLBACKEND
 
-.PHONY: all book test lint unit nbtest booktest pdf venv clean bench help lab sync
+.PHONY: all book test lint unit nbtest booktest pdf venv clean bench help lab sync robustness
 all: book
 
 help:
@@ -33,6 +33,7 @@ help:
 	@echo "make booktest tests/rendered: the built book in headless Chromium (after make book)"
 	@echo "make pdf      the built book as one PDF, _build/pdf/book.pdf (after make book; headless Chromium)"
 	@echo "make bench    the benchmark scripts under benchmarks/"
+	@echo "make robustness  every seeded chapter over seeds 0..4 on Dask: _build/robustness.json"
 	@echo "make lab      JupyterLab on localhost, chapters open as notebooks (PORT=8888 by default)"
 	@echo "make sync     sync chapters/*/*.md with notebooks/*/*.ipynb; reports conflicts, overwrites none"
 
@@ -104,6 +105,19 @@ sync: $(STAMP)
 pdf: $(STAMP)
 	@test -f $(BUILD)/html/chapters/index.html || { echo "error: no $(BUILD)/html: run make book first"; exit 1; }
 	$(BIN)/python -m bbdlib.book.sphinx.pdf --html $(BUILD)/html --out $(BUILD)/pdf/book.pdf
+
+# Seed robustness (bbdlib.book.sweep): every chapter with a seed parameter over ROBUSTNESS_SEEDS on
+# a local Dask cluster (one worker per core), the others listed as deterministic, into
+# $(BUILD)/robustness.json (runs in $(BUILD)/robustness/, from scratch). If a built book is there, it
+# is re-rendered from its execution cache so the scorecard shows every claim's seed hold rate.
+ROBUSTNESS_SEEDS ?= 0..4
+robustness: $(STAMP)
+	rm -rf $(BUILD)/robustness $(BUILD)/robustness.json
+	$(BIN)/python -m bbdlib.book.sweep robustness --out $(BUILD)/robustness.json --seeds $(ROBUSTNESS_SEEDS)
+	@if [ -f $(BUILD)/html/index.html ] && [ -d $(BUILD)/.jupyter_cache ]; then \
+	  BBD_CLAIMS_DIR=$(abspath $(BUILD))/claims $(BIN)/jupyter-book build . --path-output . -W -n --keep-going && \
+	  $(BIN)/python -m bbdlib.book.notebooks write --cache $(BUILD)/.jupyter_cache --html $(BUILD)/html $(ALL_CHAPTERS); \
+	fi
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done
