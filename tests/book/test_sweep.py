@@ -149,3 +149,14 @@ def test_killed_worker_leaves_the_run_completed_or_failed(client, tmp_path):
     recorded = json.loads((out / "sweep.json").read_text())["runs"]
     assert [r["status"] for r in recorded] == [rec["status"]]
     client.wait_for_workers(2, timeout=60)
+
+
+def test_scorecard_hold_rates_from_robustness_json():
+    from bbdlib.book.sphinx import claims as sc
+
+    entry = {"chapter": "chapters/duality/05-criticality", "ref": "Fig. 4", "claim": "k = 2",
+             "outcomes": {"0": "held", "1": "flipped", "2": "missing"}, "evaluated": 2}
+    rates = sc._hold_rates({"claims": [entry]})
+    assert rates[("chapters/duality/05-criticality", "Fig. 4", "k = 2")] is entry
+    assert sc._hold_text(entry) == "seeds: 1/2 held, 1 not run"
+    assert sc._hold_rates(None) == {}

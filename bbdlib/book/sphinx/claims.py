@@ -410,6 +410,28 @@ def _status(r: Claim) -> nodes.paragraph:
 _ORDER = {"not reproduced": 0, "corrected": 1, "reproduced": 2}
 
 
+def _robustness(app: Sphinx) -> dict | None:
+    """``_build/robustness.json`` of ``make robustness`` (bbdlib.book.sweep), or None."""
+    try:
+        return json.loads((Path(app.outdir).parent / "robustness.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _hold_rates(rb: dict | None) -> dict[tuple[str, str, str], dict]:
+    rates: dict[tuple[str, str, str], dict] = {}
+    for c in (rb or {}).get("claims", []):
+        rates.setdefault((c["chapter"], c["ref"], c["claim"]), c)
+    return rates
+
+
+def _hold_text(entry: dict) -> str:
+    held = sum(o == "held" for o in entry["outcomes"].values())
+    return f"seeds: {held}/{entry['evaluated']} held" + (
+        f", {len(entry['outcomes']) - entry['evaluated']} not run" if entry["evaluated"] < len(entry["outcomes"])
+        else "")
+
+
 def _counts_table(mine: list[Claim]) -> nodes.table:
     rows = []
     for status in (*STATUSES, "all"):
@@ -424,6 +446,8 @@ def _scorecard(app: Sphinx, fromdoc: str, records: list[Claim]) -> list[nodes.No
     errata_uri = app.builder.get_relative_uri(fromdoc, "chapters/errata") \
         if "chapters/errata" in app.env.found_docs else ""
     seeded = [r for r in records if (r.extra or {}).get("seed_dependent")]
+    rb = _robustness(app)
+    rates = _hold_rates(rb)
     for paper, title in PAPERS.items():
         mine = [r for r in records if r.paper == paper]
         out.append(nodes.rubric(text=f"Paper {paper}: {title}"))
@@ -456,11 +480,38 @@ def _scorecard(app: Sphinx, fromdoc: str, records: list[Claim]) -> list[nodes.No
                     link = _ref("erratum", f"{errata_uri}#{ids[id(r)]}")
                 else:
                     link = _ref("chapter", uri)
-                rows.append([unicode_math(r.ref), _status(r), unicode_math(r.claim), printed_text(r),
+                status = _status(r)
+                entry = rates.get((r.chapter, r.ref, r.claim)) if r.kind == "measured" else None
+                if entry is not None:
+                    status += nodes.inline(text=_hold_text(entry), classes=["bbd-kind", "bbd-seeds"])
+                rows.append([unicode_math(r.ref), status, unicode_math(r.claim), printed_text(r),
                              measured_text(r), link])
             out.append(_table(["ref", "status", "claim", "printed", "measured", "link"], rows,
                               [11, 13, 36, 17, 16, 7]))
             out.append(nodes.raw("", "</details>", format="html"))
+    out.append(nodes.rubric(text="Seed-dependent claims"))
+    if rb is None:
+        out.append(nodes.paragraph(text=(
+            "Seed hold rates are shown after make robustness (every chapter with a seed parameter "
+            "over seeds 0–4); it has not run for this build.")))
+    else:
+        dep = [c for c in rb.get("claims", []) if c.get("seed_dependent")]
+        out.append(nodes.paragraph(text=(
+            f"make robustness ran {len(rb.get('seeded', []))} chapters with a seed parameter over seeds "
+            f"{', '.join(map(str, rb.get('seeds', [])))} (other parameters at their defaults; "
+            f"{len(rb.get('deterministic', []))} chapters are deterministic); each measured claim above "
+            f"shows at how many seeds it held. {len(dep)} claims change their outcome with the seed"
+            + (":" if dep else "."))))
+        if dep:
+            items = nodes.bullet_list()
+            for c in dep:
+                li = nodes.list_item()
+                outcomes = ", ".join(f"seed {s}: {o}" for s, o in c["outcomes"].items())
+                rate = "—" if c.get("hold_rate") is None else f"{c['hold_rate']:.0%}"
+                li += nodes.paragraph(text=f"{unicode_math(c['ref'])} ({_title(app, c['chapter'])}): "
+                                           f"{unicode_math(c['claim'])}: holds at {rate} ({outcomes})")
+                items += li
+            out.append(items)
     out.append(nodes.rubric(text="Verdicts that depend on the seed"))
     if seeded:
         items = nodes.bullet_list()
