@@ -168,7 +168,8 @@ def draw_coupling_graph(g: CouplingGraph, net: Network, ax, *, title: str = "") 
     """Draw a coupling graph with matplotlib: depth to the right, neurons stacked vertically.
 
     ``z`` and ``b`` nodes are circles, ``W`` nodes small squares between the layers, data
-    nodes diamonds at the two ends; an edge per coupled pair (grey; data edges orange).
+    nodes diamonds (``X`` at ``m = 0``, ``Y`` beyond the output); an edge per coupled pair
+    (grey; data edges orange); neurons and data are labelled (``z₂₁`` is ``z^(2)_1``).
     """
     import numpy as np
 
@@ -188,7 +189,7 @@ def draw_coupling_graph(g: CouplingGraph, net: Network, ax, *, title: str = "") 
             pos[n] = (g.depth[n] + 0.12 * (1 if k == "W" else 0), (r - (nW - 1) / 2) * 0.55)
         elif k == "X":
             j = net.X.index(n) + 1
-            pos[n] = (-0.55, j - (N[0] + 1) / 2)
+            pos[n] = (0.0, j - (N[0] + 1) / 2)     # the input layer m = 0
         else:
             i = net.Y.index(n) + 1
             pos[n] = (net.M + 0.55, i - (N[-1] + 1) / 2)
@@ -207,6 +208,17 @@ def draw_coupling_graph(g: CouplingGraph, net: Network, ax, *, title: str = "") 
             ax.scatter(pts[:, 0], pts[:, 1], marker=marker, s=size, color=color, zorder=3,
                        label={"z": "neuron z", "b": "bias b", "W": "weight W",
                               "X": "data X, Y", "Y": None}[k])
+    sub = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+    for n in g.nodes:   # labels: z^(m)_i as "z", layer and index; data X_j, Y_i
+        k = g.kind[n]
+        if k == "z":
+            (m, i) = next(key for key, f in net.z.items() if f == n)
+            ax.annotate(f"z{m}{i}".translate(sub) if m < 10 and i < 10 else f"z{m},{i}", pos[n], xytext=(0, 6),
+                        textcoords="offset points", ha="center", fontsize=9)
+        elif k in "XY":
+            idx = (net.X if k == "X" else net.Y).index(n) + 1
+            ax.annotate(f"{k}{idx}".translate(sub), pos[n], xytext=(0, 6), textcoords="offset points",
+                        ha="center", fontsize=9)
     ax.set_xticks(range(net.M + 1))
     ax.set_xlabel("depth (layer m)")
     ax.set_yticks([])
