@@ -256,14 +256,17 @@ class JumpMap:
         while done < n:
             m = min(chunk, n - done)
             x = rng.normal(mean, std, size=m)
-            q = np.abs(self.qdot(x))
-            q = q[q > 0]
-            n_active += q.size
+            q = np.abs(self.qdot(x), out=x)          # reuse the input buffer
+            nz = q > 0
+            n_active += int(np.count_nonzero(nz))
             kept.append(q[(q >= lo) & (q <= hi)])
-            if q.size:
-                e = min(edge_count, q.size)
-                small = np.sort(np.concatenate([small, np.partition(q, e - 1)[:e]]))[:edge_count]
-                large = np.sort(np.concatenate([large, np.partition(q, q.size - e)[q.size - e:]]))[-edge_count:]
+            # edge candidates only: below the current edge_count-th smallest / above the largest
+            cand_s = q[nz & (q < small[-1])] if small.size == edge_count else q[nz]
+            cand_l = q[q > large[0]] if large.size == edge_count else q[nz]
+            if cand_s.size:
+                small = np.sort(np.concatenate([small, cand_s]))[:edge_count]
+            if cand_l.size:
+                large = np.sort(np.concatenate([large, cand_l]))[-edge_count:]
             done += m
         return StreamedJumps(jump_map=self, n=n, n_active=n_active, keep=(lo, hi),
                              kept=np.concatenate(kept), smallest=small, largest=large)

@@ -297,6 +297,12 @@ class Composition:
             if self.n == 2.0:
                 return 2.0 * r * s * sm
             return self.n * np.abs(r) ** (self.n - 1.0) * np.sign(r) * s * sm
+        if self.activation == "piecewise_linear" and self.loss == "cross_entropy":
+            # fast path (the streamed tail of Fig. 5): (f - t)/(f(1 - f)) with f = y on (0, 1)
+            act = (y > 0.0) & (y < 1.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = (y - t) / (y * (1.0 - y))
+            return np.where(act, out, 0.0)
         act = self.active(y)
         r = self.residual(y, t)
         if self.loss == "cross_entropy":
