@@ -2,7 +2,7 @@
 
 Problems: eq. (4) of [A] for a tanh/MSE network 8-24-24-8 (P = 1016 parameters).
 
-1. **Single trajectory** (the problem of chapter I.3's figure, ``demo_problem(..., rng=42)``): driven by
+1. **Single trajectory** (the problem of the integrator chapter's figure, ``demo_problem(..., rng=42)``): driven by
    a time-dependent input X(t), γ = 1, t ∈ [0, 20]; error = max over
    t = 1, 2, ..., 20 of the largest parameter deviation from a reference (DOP853 at rtol 1e-13,
    cross-checked against rkn6 at a step 4x finer than its finest).  Ratios DOP853-cost ÷ ours at
@@ -53,7 +53,7 @@ def _net():
 
 
 def problem(kind: str):
-    """The problems of chapter I.3's work-precision figure (the same network, seed and drive)."""
+    """The problems of the integrator chapter's work-precision figure (the same network, seed and drive)."""
     drive = "oscillating" if kind == "trajectory" else "fixed"
     net, th, v0, dr = demo_problem((8, 24, 24, 8), "tanh", "mse", drive=drive, rng=42, velocity_scale=0.2)
     if kind == "trajectory":

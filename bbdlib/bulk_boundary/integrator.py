@@ -29,7 +29,7 @@ free weights satisfy fewer order conditions than a general composition needs bec
 commutes with ``[K, [K, F]]`` (a force field ``f(θ, t)·∂_v``): the damped drift keeps the
 Nyström structure of ``½|v|² + ℓ``.  Coefficients: S. Blanes and P. C. Moan, *J. Comput. Appl.
 Math.* 142 (2002) 313–330 (their methods SRKN₆ᵇ and SRKN₁₁ᵇ; the orders 4 and 6 are measured by
-step halving in the tests and in chapter I.3).
+step halving in the tests and in the integrator chapter).
 
 Every method accepts a batch of replicas: ``theta0`` and ``v0`` of shape ``(R, P)`` are
 integrated together, one vectorised gradient per stage for all of them, optionally each with its

@@ -120,7 +120,7 @@ def loss_gradient(net: Network, data: Drive | FullBatch) -> Callable:
 
 def demo_data_set(widths: Sequence[int], n_samples: int, rng, activation: str = "tanh"
                   ) -> tuple[Network, np.ndarray, FullBatch]:
-    """A network with random data and a random initial ``θ`` (the test problem of chapter I.1).
+    """A network with random data and a random initial ``θ`` (the test problem of the Sec. 2 chapter).
 
     Parameters
     ----------
