@@ -548,7 +548,7 @@ def _timeout(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command line ``python -m bbdlib {run,params,execute}``.
+    """The command line ``python -m bbdlib {run,params,sweep,execute}``.
 
     Parameters
     ----------
