@@ -318,7 +318,7 @@ def test_execute_fills_cache_and_reports_failures(tmp_path, claims_dir):
     ("chapters/duality/06-toy-model-numerics.md", "train_steps"),
     ("chapters/duality/06-toy-model-numerics.md", "replicas"),
     ("chapters/duality/07-figures.md", "batch"),
-    ("chapters/duality/08-power-law-sweep.md", "n_summary"),
+    ("chapters/duality/08-power-law-sweep.md", "n_tail_samples"),
     ("chapters/duality/05-criticality.md", "n_boot"),
     ("chapters/duality/06-toy-model-numerics.md", "jump_steps"),
 ])
