@@ -130,6 +130,7 @@ class Activation:
     smooth: bool = True
 
 
+#: The activations by name: tanh, sigmoid, softplus, silu, sin, identity (all C²) and relu (not C²).
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (

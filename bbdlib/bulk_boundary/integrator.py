@@ -287,6 +287,7 @@ class Scheme:
     drifts: tuple[float, ...] = ()
 
 
+#: The integration schemes by name, each declaring its order next to its step (see :class:`Scheme`).
 SCHEMES: dict[str, Scheme] = {
     sc.name: sc
     for sc in (
