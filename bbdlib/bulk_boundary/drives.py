@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bbdlib.activations import sigmoid
 from bbdlib.bulk_boundary.network import Network
 from bbdlib.validate import check_array, check_real
 
@@ -132,7 +133,7 @@ class SampleStream(Drive):
         phi = (2.0 * uu - 1.0) / w
         dphi = (2.0 * uu * uu - 2.0 * uu + 1.0) / w**2
         ddphi = (4.0 * uu - 2.0) * (uu * uu - uu + 1.0) / w**3
-        s = 0.5 * (1.0 + np.tanh(0.5 * phi))
+        s = sigmoid(phi)  # the smooth step is σ∘φ
         ss = s * (1.0 - s)
         s = np.where(inside, s, (u >= 1.0).astype(float))
         ds = np.where(inside, ss * dphi, 0.0)
