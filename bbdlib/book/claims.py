@@ -54,7 +54,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Claim", "ClaimFailed", "Ledger", "STATUSES", "KINDS", "PAPERS", "PART_PAPER", "claims_dir",
+__all__ = ["Claim", "ClaimFailed", "Ledger", "STATUSES", "KINDS", "PAPERS", "PART_PAPER", "PART_SCOPE",
+           "SCOPES", "claims_dir",
            "load_records", "repo_root", "status_counts"]
 
 #: The three statuses a record can have, in the order the scorecard lists them.
@@ -70,7 +71,15 @@ PAPERS = {
     "B": "Dataset-learning duality and emergent criticality (Kukleva, Vanchurin)",
 }
 #: The paper each part of the book reproduces, by the chapter's folder.
-PART_PAPER = {"bulk-boundary": "A", "duality": "B"}
+PART_PAPER = {"bulk-boundary": "A", "duality": "B", "beyond-duality": "B"}
+#: What a record is part of: the reproduction of its paper (``reproduction``), or a study
+#: that takes a claim of the paper beyond the setting the paper tested (``beyond``:
+#: mini-batches, real data, other data laws).  A ``beyond`` record's status says whether
+#: the paper's claim survives there; it is never counted with the reproduction and never
+#: an erratum of the paper.
+SCOPES = ("reproduction", "beyond")
+#: The scope of each part of the book, by the chapter's folder (default ``reproduction``).
+PART_SCOPE = {"beyond-duality": "beyond"}
 
 
 class ClaimFailed(AssertionError):
@@ -109,6 +118,8 @@ class Claim:
         Whether ``tolerance`` is relative.
     extra : dict
         Further keyword arguments of the ledger call, as JSON values.
+    scope : str
+        One of :data:`SCOPES`, from the chapter's folder (:data:`PART_SCOPE`).
     failure : str or None
         None if the evidence supports ``status``; else why it does not (the claim
         flipped: the chapter's :meth:`Ledger.close` then raises).
@@ -129,6 +140,7 @@ class Claim:
     rel: bool = False
     extra: dict = field(default_factory=dict)
     failure: str | None = None
+    scope: str = "reproduction"
 
 
 def repo_root(start: Path | None = None) -> Path | None:
@@ -203,11 +215,15 @@ def load_records(folder: str | Path) -> list[Claim]:
             if r.get("kind") not in KINDS:
                 raise ValueError(f"{path}: record {r.get('ref')!r} ({r.get('claim')!r}) has no valid kind "
                                  f"(one of {KINDS}); rebuild the ledger")
+            if r.setdefault("scope", "reproduction") not in SCOPES:
+                raise ValueError(f"{path}: record {r.get('ref')!r} ({r.get('claim')!r}) has scope "
+                                 f"{r['scope']!r}, not one of {SCOPES}")
             records.append(Claim(**r))
     return records
 
 
-def status_counts(records: Iterable[Claim], paper: str | None = None) -> dict[str, int]:
+def status_counts(records: Iterable[Claim], paper: str | None = None,
+                  scope: str | None = None) -> dict[str, int]:
     """How many records have each status.
 
     Parameters
@@ -216,6 +232,8 @@ def status_counts(records: Iterable[Claim], paper: str | None = None) -> dict[st
         The records to count.
     paper : str, optional
         Count only the records of this paper (``"A"`` or ``"B"``).
+    scope : str, optional
+        Count only the records of this scope (one of :data:`SCOPES`); default all.
 
     Returns
     -------
@@ -223,7 +241,9 @@ def status_counts(records: Iterable[Claim], paper: str | None = None) -> dict[st
         ``{status: count}`` for every status of :data:`STATUSES`, in that order (a
         status without records counts 0).
     """
-    mine = [r for r in records if paper is None or r.paper == paper]
+    if scope is not None and scope not in SCOPES:
+        raise ValueError(f"scope must be one of {SCOPES} or None, got {scope!r}")
+    mine = [r for r in records if (paper is None or r.paper == paper) and (scope is None or r.scope == scope)]
     return {s: sum(r.status == s for r in mine) for s in STATUSES}
 
 
@@ -368,7 +388,8 @@ class Ledger:
         The chapter's path from the repository root without the ``.md`` suffix,
         e.g. ``"chapters/duality/09-appendix-a"``; the scorecard links to it.  The
         chapter's folder names the paper: ``chapters/bulk-boundary`` is paper A,
-        ``chapters/duality`` paper B (:data:`PART_PAPER`).
+        ``chapters/duality`` paper B (:data:`PART_PAPER`); ``chapters/beyond-duality``
+        is paper B too, with scope ``beyond`` (:data:`PART_SCOPE`).
     reset : bool
         Start a fresh ledger file for the chapter (default), discarding records of
         an earlier run.
@@ -403,6 +424,9 @@ class Ledger:
         #: The paper of the chapter's part (``None`` outside a paper's folder: then
         #: every record names its paper).
         self.paper: str | None = PART_PAPER.get(part)
+        #: ``"beyond"`` for a part that takes the paper beyond its own setting
+        #: (:data:`PART_SCOPE`), else ``"reproduction"``.
+        self.scope: str = PART_SCOPE.get(part, "reproduction")
         self.records: list[Claim] = []
         self.path = claims_dir() / (chapter.removeprefix("chapters/").replace("/", "__") + ".json")
         if not reset and self.path.is_file():
@@ -716,7 +740,7 @@ class Ledger:
             paper=paper, ref=ref, claim=claim, expected=_jsonable(expected),
             measured=_jsonable(measured), tolerance=_jsonable(tolerance), status=status, kind=kind,
             chapter=self.chapter, deviation=_jsonable(dev), printed=_jsonable(printed),
-            evidence=evidence, rel=bool(rel), extra=_jsonable(extra),
+            evidence=evidence, rel=bool(rel), extra=_jsonable(extra), scope=self.scope,
         )
 
     def _add(self, rec: Claim, failure: str | None = None) -> Claim:

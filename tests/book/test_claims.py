@@ -234,3 +234,34 @@ def test_a_record_without_kind_is_refused(tmp_path):
          "status": "reproduced", "chapter": "chapters/duality/x"}]}))
     with pytest.raises(ValueError, match="has no valid kind"):
         load_records(tmp_path)
+
+
+def test_beyond_scope_from_the_folder_is_counted_apart(claims_dir, monkeypatch):
+    import bbdlib.book.claims as claims
+    from bbdlib.book.claims import load_records, status_counts
+
+    monkeypatch.setattr(claims, "repo_root", lambda start=None: None)
+    repro = Ledger(CHAPTER)
+    beyond = Ledger("chapters/beyond-duality/01-mini-batches")
+    assert (repro.scope, beyond.scope, beyond.paper) == ("reproduction", "beyond", "B")
+    repro.check(ref="eq. (6.11)", claim="k = 1", expected=1.0, measured=1.0)
+    rec = beyond.not_reproduced(ref="Sec. 6", claim="k = 1 at M = 16", expected=1.0, measured=0.2,
+                                tolerance=0.1, evidence="smoothed away")
+    assert rec.scope == "beyond"
+    records = load_records(claims_dir)
+    assert status_counts(records, "B", "reproduction") == {"reproduced": 1, "corrected": 0, "not reproduced": 0}
+    assert status_counts(records, scope="beyond") == {"reproduced": 0, "corrected": 0, "not reproduced": 1}
+    with pytest.raises(ValueError, match="scope"):
+        status_counts(records, scope="elsewhere")
+
+
+def test_beyond_records_are_not_errata():
+    from bbdlib.book.claims import Claim
+    from bbdlib.book.sphinx.claims import erratum_groups
+
+    def rec(scope):
+        return Claim(paper="B", ref="Sec. 6", claim="c", expected=1.0, measured=2.0, tolerance=0.1,
+                     status="not reproduced", kind="measured", chapter="chapters/x/y", scope=scope)
+
+    assert len(erratum_groups([rec("reproduction")])) == 1
+    assert erratum_groups([rec("beyond")]) == []

@@ -279,7 +279,8 @@ def _slug(text: str) -> str:
 def erratum_groups(records: list[Claim]) -> list[tuple[str, list[Claim]]]:
     """The entries of the errata page, with their ids.
 
-    One entry per (chapter, ref, status, evidence) among the records that are not
+    One entry per (chapter, ref, status, evidence) among the records of the reproduction
+    (scope ``reproduction``: a study beyond the paper is not an erratum of it) that are not
     ``reproduced``, in the records' order; its id is ``erratum-<chapter>-<ref>``, with
     ``-2``, ``-3``, ... for a second entry of the same chapter and ref.
 
@@ -295,7 +296,7 @@ def erratum_groups(records: list[Claim]) -> list[tuple[str, list[Claim]]]:
     """
     groups: dict[tuple, list[Claim]] = {}
     for r in records:
-        if r.status != "reproduced":
+        if r.status != "reproduced" and r.scope == "reproduction":
             groups.setdefault((r.chapter, r.ref, r.status, r.evidence), []).append(r)
     out, seen = [], {}
     for (chapter, ref, _status, _evidence), rs in groups.items():
@@ -347,7 +348,8 @@ def _collect(app: Sphinx, env) -> None:
     app.env.bbd_claims = records
     out = Path(app.outdir).parent / "claims.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    summary = {paper: status_counts(records, paper) for paper in PAPERS}
+    summary = {paper: status_counts(records, paper, "reproduction") for paper in PAPERS}
+    summary["beyond"] = status_counts(records, scope="beyond")
     out.write_text(json.dumps({"summary": summary, "claims": [asdict(r) for r in records]},
                               indent=1, ensure_ascii=False))
     logger.info("bbdlib: %d claims merged into %s", len(records), out)
@@ -448,21 +450,8 @@ def _scorecard(app: Sphinx, fromdoc: str, records: list[Claim]) -> list[nodes.No
     seeded = [r for r in records if (r.extra or {}).get("seed_dependent")]
     rb = _robustness(app)
     rates = _hold_rates(rb)
-    for paper, title in PAPERS.items():
-        mine = [r for r in records if r.paper == paper]
-        out.append(nodes.rubric(text=f"Paper {paper}: {title}"))
-        if not mine:
-            out.append(nodes.paragraph(text="No claims recorded yet."))
-            continue
-        n = status_counts(mine)
-        out.append(nodes.paragraph(text=(
-            f"{len(mine)} claims in {len({r.chapter for r in mine})} chapters: "
-            + ", ".join(f"{v} {k}" for k, v in n.items())
-            + ". By kind of evidence: a measured value (from data or a simulation), an exact "
-              "identity (symbolic or algebraic), or a convention the book chose.")))
-        out.append(_counts_table(mine))
-        chapters = list(dict.fromkeys(r.chapter for r in mine))
-        for chapter in chapters:
+    def groups(mine: list[Claim]) -> None:
+        for chapter in dict.fromkeys(r.chapter for r in mine):
             rs = sorted((r for r in mine if r.chapter == chapter), key=lambda r: _ORDER[r.status])
             c = status_counts(rs)
             flags = c["corrected"] + c["not reproduced"]
@@ -476,7 +465,7 @@ def _scorecard(app: Sphinx, fromdoc: str, records: list[Claim]) -> list[nodes.No
             out.append(nodes.raw("", summary, format="html"))
             rows = []
             for r in rs:
-                if r.status != "reproduced" and errata_uri:
+                if r.status != "reproduced" and errata_uri and id(r) in ids:
                     link = _ref("erratum", f"{errata_uri}#{ids[id(r)]}")
                 else:
                     link = _ref("chapter", uri)
@@ -489,6 +478,35 @@ def _scorecard(app: Sphinx, fromdoc: str, records: list[Claim]) -> list[nodes.No
             out.append(_table(["ref", "status", "claim", "printed", "measured", "link"], rows,
                               [11, 13, 36, 17, 16, 7]))
             out.append(nodes.raw("", "</details>", format="html"))
+
+    for paper, title in PAPERS.items():
+        mine = [r for r in records if r.paper == paper and r.scope == "reproduction"]
+        out.append(nodes.rubric(text=f"Paper {paper}: {title}"))
+        if not mine:
+            out.append(nodes.paragraph(text="No claims recorded yet."))
+            continue
+        n = status_counts(mine)
+        out.append(nodes.paragraph(text=(
+            f"{len(mine)} claims in {len({r.chapter for r in mine})} chapters: "
+            + ", ".join(f"{v} {k}" for k, v in n.items())
+            + ". By kind of evidence: a measured value (from data or a simulation), an exact "
+              "identity (symbolic or algebraic), or a convention the book chose.")))
+        out.append(_counts_table(mine))
+        groups(mine)
+    beyond = [r for r in records if r.scope == "beyond"]
+    out.append(nodes.rubric(text="Beyond the paper"))
+    if not beyond:
+        out.append(nodes.paragraph(text="No claim has been tested beyond the papers' own settings yet."))
+    else:
+        n = status_counts(beyond)
+        out.append(nodes.paragraph(text=(
+            f"{len(beyond)} records in {len({r.chapter for r in beyond})} chapters test a claim of a paper "
+            "outside the setting the paper tested it in (mini-batches, real data, other data laws). They "
+            "are not counted with the reproduction above and are never errata: reproduced here means "
+            "that the paper's claim survives in the new setting, not reproduced that it does not. "
+            + ", ".join(f"{v} {k}" for k, v in n.items()) + ".")))
+        out.append(_counts_table(beyond))
+        groups(beyond)
     out.append(nodes.rubric(text="Seed-dependent claims"))
     if rb is None:
         out.append(nodes.paragraph(text=(
