@@ -23,6 +23,7 @@ import html
 import json
 import math
 import re
+import unicodedata
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,9 @@ _SUP = dict(zip("0123456789+-−=()nijklmtxyabcdefghoprsuvwzTNγβδφ·.,",
 _SUB = dict(zip("0123456789+-−=()aehijklmnoprstuvxβγρφχ",
                 "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ"))
 _SUP.pop("."), _SUP.pop(",")
+_LATEX_NAMES = {"sigma": "σ", "gamma": "γ", "eta": "η", "theta": "θ", "partial": "∂", "ell": "ℓ",
+                "alpha": "α", "beta": "β", "delta": "δ", "lambda": "λ", "mu": "μ", "nu": "ν",
+                "phi": "φ", "epsilon": "ε", "tau": "τ", "omega": "ω", "Delta": "Δ"}
 
 
 def _script(text: str, table: dict[str, str], mark: str) -> str:
@@ -98,8 +102,9 @@ def unicode_math(text: str) -> str:
     """Plain-text math in Unicode: super- and subscripts, products and roots.
 
     ``x**2`` and ``e^{γt}`` become ``x²`` and ``eᵞᵗ``, ``z^{(3)}_{1}`` becomes ``z⁽³⁾₁``,
-    ``2*x`` becomes ``2·x`` and ``sqrt(`` becomes ``√(``; a script with a character that
-    has no Unicode form is kept as ``^(...)`` / ``_(...)``.
+    ``2*x`` becomes ``2·x`` and ``sqrt(`` becomes ``√(``; sympy's LaTeX-named symbols
+    ``\\dot{X}``, ``\\ddot{z}`` and ``\\sigma`` become ``Ẋ``, ``z̈`` and ``σ``; a script with a
+    character that has no Unicode form is kept as ``^(...)`` / ``_(...)``.
 
     Parameters
     ----------
@@ -114,6 +119,12 @@ def unicode_math(text: str) -> str:
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     s = text.replace("sqrt(", "√(")
+    # sympy's LaTeX-named symbols: \dot{X} → Ẋ, \ddot{z} → z̈ (combining marks), \sigma → σ.
+    s = re.sub(r"\\(d?dot)\{([^{}]*)\}",
+               lambda m: (m.group(2) + ("\u0307" if m.group(1) == "dot" else "\u0308")) if len(m.group(2)) == 1
+               else f"{'d' if m.group(1) == 'dot' else 'd²'}({m.group(2)})/dt" + ("" if m.group(1) == "dot" else "²"),
+               s)
+    s = re.sub(r"\\([A-Za-z]+)(?![A-Za-z])", lambda m: _LATEX_NAMES.get(m.group(1), m.group(0)), s)
     s = re.sub(r"\*\*\(([^()]*)\)", lambda m: _script(m.group(1), _SUP, "^"), s)
     s = re.sub(r"\*\*(-?[0-9A-Za-z]+)", lambda m: _script(m.group(1), _SUP, "^"), s)
     s = re.sub(r"\^\{([^{}]*)\}", lambda m: _script(m.group(1), _SUP, "^"), s)
@@ -123,7 +134,7 @@ def unicode_math(text: str) -> str:
     s = re.sub(r"(?<=[^\W_])_([0-9]+|[A-Za-zβγρφχ])(?![A-Za-z0-9])",
                lambda m: _script(m.group(1), _SUB, "_"), s)
     s = re.sub(r"(?<=[\w)\]])\s?\*\s?(?=[\w(√])", "·", s)
-    return s
+    return unicodedata.normalize("NFC", s)
 
 
 _AGGREGATE = re.compile(r"^(array|Matrix)\(([0-9, ]*)\)$")
