@@ -68,9 +68,29 @@ def test_claims_are_merged_and_scorecard_rendered():
     scorecard = (HTML / "chapters" / "scorecard.html").read_text()
     errata = (HTML / "chapters" / "errata.html").read_text()
     assert "Appendix A" in scorecard and "bbd-claims" in scorecard
-    # every corrected / not reproduced record is one entry "claim. Printed: ..." on the errata page
-    n = sum(c["status"] != "reproduced" for c in merged["claims"])
+    # every corrected / not reproduced record of the reproduction is one entry "claim. Printed: ..."
+    # on the errata page; records beyond the paper are never errata
+    n = sum(c["status"] != "reproduced" and c["scope"] == "reproduction" for c in merged["claims"])
     assert n > 0 and errata.count("Printed: ") == n, f"errata page should list {n} claims"
+    # no LaTeX command reaches the reader as raw text
+    text = re.sub(r"<(script|style)\b.*?</\1>", "", errata, flags=re.S)
+    assert not re.search(r"\\(dot|ddot|sigma|partial)\b", text), "raw LaTeX command on the errata page"
+
+
+def test_beyond_the_paper_is_its_own_scorecard_group():
+    _built()
+    merged = json.loads((ROOT / "_build" / "claims.json").read_text())
+    beyond = [c for c in merged["claims"] if c["scope"] == "beyond"]
+    assert beyond, "Part III (chapters/beyond-duality) recorded nothing"
+    assert {c["chapter"].split("/")[1] for c in beyond} == {"beyond-duality"}
+    assert sum(merged["summary"]["beyond"].values()) == len(beyond)
+    assert sum(sum(merged["summary"][p].values()) for p in ("A", "B")) == len(merged["claims"]) - len(beyond)
+    scorecard = (HTML / "chapters" / "scorecard.html").read_text()
+    head, _, tail = scorecard.partition("Beyond the paper")
+    assert tail, "no 'Beyond the paper' group on the scorecard"
+    for chapter in {c["chapter"] for c in beyond}:
+        anchor = 'id="scorecard-' + chapter.removeprefix("chapters/").replace("/", "-")
+        assert anchor in tail and anchor not in head, chapter
 
 
 def _chromium():
