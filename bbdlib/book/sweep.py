@@ -43,11 +43,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bbdlib.book.claims import repo_root
+from bbdlib.book.claims import Claim, repo_root, status_counts
 from bbdlib.book.cli import (
     _LOCK,
     RunSummary,
@@ -55,6 +55,7 @@ from bbdlib.book.cli import (
     _commit,
     _lock,
     _now,
+    _save_figures,
     _this_runs_claims,
     _write_json,
     check_out_folder,
@@ -63,8 +64,8 @@ from bbdlib.book.cli import (
     parse_value,
 )
 
-__all__ = ["COMPLETE", "SWEEP_STATUSES", "Job", "axis_values", "execute_point", "grid", "main",
-           "point_id", "robustness", "run_sweep"]
+__all__ = ["COMPLETE", "SWEEP_STATUSES", "BookRun", "Job", "axis_values", "book_estimates", "book_run",
+           "execute_point", "grid", "longest_first", "main", "point_id", "robustness", "run_sweep"]
 
 #: Statuses of a run in ``sweep.json``.
 SWEEP_STATUSES = ("pending", "ok", "failed", "timed out", "interrupted", "memory", "lost")
@@ -259,7 +260,9 @@ def execute_point(source: str, relpath: str, parameters: dict[str, Any], timeout
         ``files`` (``{relative path: bytes}`` of everything the run wrote), ``summary``
         (its ``summary.json``, or None), ``returncode``, ``stderr`` (the last 4000
         characters), ``memory`` (``{"peak": bytes, "limit": bytes, "exceeded": bool}``),
-        ``seconds`` and ``host``.
+        ``seconds`` (wall), ``cpu_seconds`` (user + system time of the run's process and
+        every process it waited for, the kernel included; None if it could not be read)
+        and ``host``.
     """
     import psutil
 
@@ -282,12 +285,23 @@ def execute_point(source: str, relpath: str, parameters: dict[str, Any], timeout
             env.setdefault(var, "1")
         env.pop("MPLBACKEND", None)
         log = Path(tmp) / "stderr.txt"
-        peak, exceeded = 0, False
+        peak, exceeded, cpu, returncode = 0, False, None, None
         with open(log, "wb") as err:
             proc = psutil.Popen(cmd, cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                                 preexec_fn=_die_with_parent)  # noqa: PLW1509 - prctl, then setsid
             hard = None if timeout is None else started + float(timeout) + 120
-            while proc.poll() is None:
+            while True:
+                # wait4 reaps the run and gives its resource usage, which includes every
+                # descendant it waited for (the kernel): the CPU seconds of the whole run.
+                try:
+                    pid, wstatus, usage = os.wait4(proc.pid, os.WNOHANG)
+                except ChildProcessError:  # reaped elsewhere: no usage
+                    returncode = proc.poll()
+                    break
+                if pid:
+                    returncode = os.waitstatus_to_exitcode(wstatus)
+                    cpu = usage.ru_utime + usage.ru_stime
+                    break
                 rss = _tree_rss(proc)
                 peak = max(peak, rss)
                 if limit and rss > limit:
@@ -299,10 +313,10 @@ def execute_point(source: str, relpath: str, parameters: dict[str, Any], timeout
         files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
                  if p.is_file() and p.name != _LOCK and not p.name.endswith(".tmp")} if out.is_dir() else {}
         summary = json.loads(files["summary.json"]) if "summary.json" in files else None
-        return {"files": files, "summary": summary, "returncode": proc.returncode,
+        return {"files": files, "summary": summary, "returncode": returncode,
                 "stderr": log.read_text(encoding="utf-8", errors="replace")[-4000:],
                 "memory": {"peak": peak, "limit": limit, "exceeded": exceeded},
-                "seconds": time.monotonic() - started, "host": os.uname().nodename}
+                "seconds": time.monotonic() - started, "cpu_seconds": cpu, "host": os.uname().nodename}
 
 
 # --------------------------------------------------------------------------- client side
@@ -386,7 +400,8 @@ def _check_sweep_out(out: str | Path, chapter: Path, *, allow_build: bool = Fals
 
 def _claim_rows(claims) -> list[dict]:
     return [{"ref": c.ref, "claim": c.claim, "kind": c.kind, "status": c.status, "held": c.failure is None,
-             "measured": c.measured, "expected": c.expected, "tolerance": c.tolerance, "failure": c.failure}
+             "measured": c.measured, "expected": c.expected, "tolerance": c.tolerance, "failure": c.failure,
+             "extra": c.extra}
             for c in claims]
 
 
@@ -432,8 +447,8 @@ def _prepare(chapter: str | Path, axes: dict[str, list[Any]], out: str | Path, *
 
 def _pending_record(sweep: _Sweep, job: Job) -> dict:
     return {"id": job.id, "parameters": job.parameters, "folder": str(job.folder), "status": "pending",
-            "failure": None, "flipped": [], "claims": [], "seconds": None, "host": None, "memory": None,
-            "source_sha256": sweep.sha}
+            "failure": None, "flipped": [], "claims": [], "seconds": None, "cpu_seconds": None,
+            "kernel_seconds": None, "host": None, "memory": None, "source_sha256": sweep.sha}
 
 
 def _start(sweep: _Sweep) -> list[Job]:
@@ -487,10 +502,25 @@ def _store(sweep: _Sweep, job: Job, result: dict | None, error: str | None) -> d
         _write_json(job.folder / "summary.json", {k: v for k, v in fixed.items() if k in known})
     ledger = job.folder / "claims" / f"{job.chapter.parent.name}__{stem}.json"
     claims = _this_runs_claims(ledger, summary.get("run_id", "")) if summary else []
+    cpu = result.get("cpu_seconds")
     rec.update(status=status, failure=failure, flipped=summary.get("flipped", []), claims=_claim_rows(claims),
-               seconds=round(result["seconds"], 2), host=result["host"], memory=mem)
+               seconds=round(result["seconds"], 2), cpu_seconds=None if cpu is None else round(cpu, 2),
+               kernel_seconds=_kernel_seconds(job.folder / f"{stem}.ipynb"), host=result["host"], memory=mem)
     sweep.records[job.id] = rec
     return rec
+
+
+def _kernel_seconds(notebook: Path) -> float | None:
+    """Seconds papermill spent executing the cells (``metadata.papermill.duration``), or None.
+
+    The rest of a run's wall time is its overhead: starting Python, papermill and the kernel,
+    the chapter's validation, writing the notebook and figures, moving the files.
+    """
+    try:
+        meta = json.loads(notebook.read_text(encoding="utf-8"))["metadata"]["papermill"]
+        return round(float(meta["duration"]), 2) if meta.get("duration") is not None else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _client(workers: int | None, scheduler: str | None, memory_limit: str | int | None):
@@ -506,10 +536,48 @@ def _client(workers: int | None, scheduler: str | None, memory_limit: str | int 
     return Client(cluster), cluster
 
 
+def _slots(client) -> int:
+    """Tasks the cluster runs at once (the threads of its workers; at least 1)."""
+    try:
+        workers = client.scheduler_info()["workers"].values()
+        return max(1, sum(int(w.get("nthreads", 1)) for w in workers))
+    except Exception:  # noqa: BLE001 - a client without scheduler_info (tests): one at a time
+        return 1
+
+
+def longest_first(todo: list[tuple[Any, Job]], estimates: dict | None) -> list[tuple[Any, Job]]:
+    """The jobs in the order they are started: the longest expected first.
+
+    With every task started as soon as a worker is free, starting the longest first
+    (Graham's LPT rule) leaves only short tasks for the end, so the workers finish together
+    instead of one waiting on a long task started last.
+
+    Parameters
+    ----------
+    todo : list of (sweep, Job)
+        The jobs to run.
+    estimates : dict, optional
+        Expected seconds of a run by chapter path (e.g. the book build's execution times);
+        a chapter without an estimate keeps its place after the estimated ones.
+
+    Returns
+    -------
+    list of (sweep, Job)
+        The same jobs, estimated ones by decreasing estimate (ties in the given order).
+    """
+    est = estimates or {}
+    return sorted(todo, key=lambda sj: -float(est.get(sj[1].chapter, -1.0)))
+
+
 def _execute(sweeps: list[_Sweep], todo: list[tuple[_Sweep, Job]], *, workers: int | None = None,
              scheduler: str | None = None, timeout: float | None = None,
-             memory_limit: str | int | None = None, client=None, stream=None) -> None:
-    """Run the jobs as Dask tasks, store each result as it arrives, count on ``stream``."""
+             memory_limit: str | int | None = None, client=None, stream=None,
+             estimates: dict | None = None) -> None:
+    """Run the jobs as Dask tasks, store each result as it arrives, count on ``stream``.
+
+    The tasks are handed to the cluster one per free worker thread, longest expected first
+    (:func:`longest_first`), so Dask's own placement cannot queue a long run behind others.
+    """
     from distributed import as_completed
 
     stream = stream if stream is not None else sys.stderr
@@ -524,14 +592,24 @@ def _execute(sweeps: list[_Sweep], todo: list[tuple[_Sweep, Job]], *, workers: i
     if own:
         client, cluster = _client(workers, scheduler, memory_limit)
     try:
+        queue = longest_first(todo, estimates)
         futures = {}
-        for sweep, job in todo:
+        running = as_completed()
+
+        def submit_next() -> None:
+            sweep, job = queue.pop(0)
             fut = client.submit(execute_point, sweep.source, sweep.relpath, job.parameters, timeout,
                                 key=f"bbdlib-run-{sweep.chapter.stem}-{job.id}-{os.getpid()}", pure=False,
                                 retries=1)
             futures[fut] = (sweep, job)
-        for fut in as_completed(list(futures)):
-            sweep, job = futures[fut]
+            running.add(fut)
+
+        for _ in range(min(_slots(client), len(queue))):
+            submit_next()
+        for fut in running:
+            if queue:
+                submit_next()
+            sweep, job = futures.pop(fut)
             try:
                 result, error = fut.result(), None
             except Exception as exc:  # noqa: BLE001 - KilledWorker after retries, a task error
@@ -665,6 +743,191 @@ def run_sweep(chapter: str | Path, axes: dict[str, list[Any]], out: str | Path, 
     return sweep.payload(status)
 
 
+# --------------------------------------------------------------------------- the book build's runs
+
+_EXECUTE_MARKER = ".bbdlib-execute"  # written by bbdlib.book.execute when a build starts executing
+
+
+def _library_mtime() -> float:
+    """The latest modification time of bbdlib's Python sources."""
+    package = Path(__file__).resolve().parents[1]
+    return max(p.stat().st_mtime for p in package.rglob("*.py"))
+
+
+@dataclass(frozen=True)
+class BookRun:
+    """The book build's execution of a chapter at its default parameters.
+
+    Attributes
+    ----------
+    ledger : pathlib.Path
+        Its claims ledger, ``<build>/claims/<part>__<name>.json``.
+    notebook : dict
+        The executed notebook (from the build's jupyter-cache), as JSON.
+    seconds : float or None
+        The execution time the cache recorded.
+    """
+
+    ledger: Path
+    notebook: dict
+    seconds: float | None
+
+
+def book_run(chapter: str | Path, build: str | Path) -> tuple[BookRun | None, str]:
+    """The book build's run of ``chapter`` at its defaults, if it provably ran this source.
+
+    ``make book`` executes every chapter at its default parameters into
+    ``<build>/.jupyter_cache`` with the ledgers in ``<build>/claims``; a sweep point at the
+    chapter's defaults is that run.  It is taken only if every one of these holds (else the
+    point is run):
+
+    * the build's jupyter-cache holds a notebook whose hash of code cells (jupyter-cache's
+      own key) is that of the chapter's current source, executed from this file (a chapter
+      that failed is not cached);
+    * the ledger exists, is the chapter's, was written after the build started executing
+      (the cache's ``.bbdlib-execute`` marker) and no claim in it flipped;
+    * no Python source of bbdlib changed after the build started executing.
+
+    Parameters
+    ----------
+    chapter : str or pathlib.Path
+        The chapter's MyST source.
+    build : str or pathlib.Path
+        The build folder (``_build``).
+
+    Returns
+    -------
+    tuple
+        ``(BookRun, "")`` or ``(None, why not)``.
+    """
+    import jupytext
+
+    chapter, build = Path(chapter).resolve(), Path(build)
+    cache_dir, marker = build / ".jupyter_cache", build / ".jupyter_cache" / _EXECUTE_MARKER
+    ledger = build / "claims" / f"{chapter.parent.name}__{chapter.stem}.json"
+    if not marker.is_file() or not ledger.is_file():
+        return None, f"no book build in {build} (its cache marker or the ledger {ledger.name} is missing)"
+    started = marker.stat().st_mtime
+    if ledger.stat().st_mtime < started:
+        return None, f"{ledger} is older than the build's execution"
+    if _library_mtime() > started:
+        return None, "bbdlib changed after the book build executed the chapters"
+    try:
+        payload = json.loads(ledger.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, f"{ledger} is unreadable"
+    if payload.get("chapter") != f"chapters/{chapter.parent.name}/{chapter.stem}" or payload.get("run_id"):
+        return None, f"{ledger} is not the book build's ledger of {chapter.name}"
+    if any(c.get("failure") for c in payload.get("claims", [])):
+        return None, f"a claim of {ledger} flipped"
+    from jupyter_cache import get_cache
+
+    try:
+        cache = get_cache(str(cache_dir))
+        record = cache.match_cache_notebook(jupytext.read(chapter))
+    except KeyError:
+        return None, "the build's cache holds no execution of the chapter's current code"
+    except Exception as exc:  # noqa: BLE001 - an unreadable cache is no evidence
+        return None, f"the build's cache is unreadable ({type(exc).__name__}: {exc})"
+    if Path(record.uri).resolve() != chapter:
+        return None, f"the cached execution is of {record.uri}, not {chapter}"
+    import nbformat
+
+    nb = cache.get_cache_bundle(record.pk).nb
+    seconds = (record.data or {}).get("execution_seconds")
+    return BookRun(ledger=ledger, notebook=json.loads(nbformat.writes(nb)),
+                   seconds=None if seconds is None else float(seconds)), ""
+
+
+def book_estimates(build: str | Path) -> dict[Path, float]:
+    """Execution seconds of every chapter in the book build's cache (empty if none).
+
+    Parameters
+    ----------
+    build : str or pathlib.Path
+        The build folder (``_build``).
+
+    Returns
+    -------
+    dict
+        ``{chapter path: seconds}``.
+    """
+    cache_dir = Path(build) / ".jupyter_cache"
+    if not (cache_dir / _EXECUTE_MARKER).is_file():
+        return {}
+    try:
+        from jupyter_cache import get_cache
+
+        return {Path(r.uri).resolve(): float(r.data["execution_seconds"])
+                for r in get_cache(str(cache_dir)).list_cache_records()
+                if (r.data or {}).get("execution_seconds") is not None}
+    except Exception:  # noqa: BLE001 - estimates only order the runs
+        return {}
+
+
+def _defaults(sweep: _Sweep) -> dict[str, Any]:
+    _, _, every = check_parameters(sweep.chapter, {})
+    return every
+
+
+def _at_defaults(job: Job, defaults: dict[str, Any]) -> bool:
+    return all(k in defaults and type(v) is type(defaults[k]) and v == defaults[k]
+               for k, v in job.parameters.items())
+
+
+def _store_book_run(sweep: _Sweep, job: Job, run: BookRun, defaults: dict[str, Any]) -> dict:
+    """Write the book build's run into the job's folder as a run folder; its record."""
+    import nbformat
+
+    stem = job.chapter.stem
+    job.folder.mkdir(parents=True, exist_ok=True)
+    (job.folder / "claims").mkdir(exist_ok=True)
+    ledger = job.folder / "claims" / run.ledger.name
+    ledger.write_bytes(run.ledger.read_bytes())
+    notebook = job.folder / f"{stem}.ipynb"
+    notebook.write_text(json.dumps(run.notebook, ensure_ascii=False), encoding="utf-8")
+    figures = _save_figures(nbformat.reads(json.dumps(run.notebook), as_version=4), job.folder / "figures", stem)
+    claims = [Claim(**r) for r in json.loads(run.ledger.read_text(encoding="utf-8"))["claims"]]
+    when = _now()
+    summary = RunSummary(chapter=str(job.chapter), notebook=str(notebook), parameters=defaults,
+                         given=dict(job.parameters), figures=[str(f) for f in figures], claims=len(claims),
+                         statuses=status_counts(claims), failure=None, status="ok", flipped=[],
+                         run_id="book-build", commit=_commit(repo_root(job.chapter.parent)), started=when,
+                         ended=when)
+    _write_json(job.folder / "summary.json", asdict(summary))
+    rec = _pending_record(sweep, job)
+    rec.update(status="ok", claims=_claim_rows(claims), seconds=run.seconds, host=os.uname().nodename,
+               from_book=str(run.ledger))
+    sweep.records[job.id] = rec
+    return rec
+
+
+def _take_book_runs(sweep: _Sweep, todo: list[Job], build: Path | None, stream) -> list[Job]:
+    """The jobs still to run once the book build's run has taken the point at the defaults."""
+    if build is None:
+        return todo
+    defaults = None
+    left = []
+    for job in todo:
+        if defaults is None:
+            defaults = _defaults(sweep)
+        if not _at_defaults(job, defaults):
+            left.append(job)
+            continue
+        run, why = book_run(job.chapter, build)
+        if run is None:
+            print(f"sweep: {job.chapter.stem} {job.parameters} is run (not taken from the book build: {why})",
+                  file=stream, flush=True)
+            left.append(job)
+            continue
+        _store_book_run(sweep, job, run, defaults)
+        print(f"sweep: {job.chapter.stem} {job.parameters} taken from the book build ({run.ledger})",
+              file=stream, flush=True)
+    if len(left) != len(todo):
+        sweep.write()
+    return left
+
+
 # --------------------------------------------------------------------------- robustness
 
 def _chapters(root: Path) -> list[Path]:
@@ -673,7 +936,9 @@ def _chapters(root: Path) -> list[Path]:
 
 def robustness(out: str | Path, *, seeds: Iterable[int] = range(5), runs: str | Path | None = None,
                chapters: list[str | Path] | None = None, workers: int | None = None,
-               timeout: float | None = None, stream=None) -> dict:
+               timeout: float | None = None, stream=None, book: str | Path | None = None,
+               sweeps: list[tuple[str | Path, dict[str, list[Any]], str | Path]] | None = None,
+               client=None) -> dict:
     """Every chapter with a ``seed`` parameter over ``seeds``; every claim's hold rate.
 
     Parameters
@@ -692,13 +957,27 @@ def robustness(out: str | Path, *, seeds: Iterable[int] = range(5), runs: str | 
         Seconds each run may take.
     stream : file, optional
         Where progress goes.
+    book : str or pathlib.Path, optional
+        A book build folder (``_build``): a point at a chapter's default parameters is
+        taken from that build's run when it provably ran the same source
+        (:func:`book_run`), and the build's execution times order the runs, longest
+        first (:func:`longest_first`).
+    sweeps : list of (chapter, axes, folder), optional
+        Further sweeps run on the same cluster (``make robustness``: the k(n) map of
+        II.8 over ``n_power``), each written to its folder as by ``bbdlib sweep``.
+    client : distributed.Client, optional
+        An existing client (for tests); then ``workers`` is unused.
 
     Returns
     -------
     dict
         What was written: ``seeds``, ``seeded`` and ``deterministic`` chapters, per
-        chapter the status of each run, and ``claims``: every claim with its outcome
-        at each seed (``held``, ``flipped`` or ``missing``) and ``hold_rate``.
+        chapter the status, wall, CPU and kernel seconds of each run (and whether it
+        came from the book build), ``claims``: every claim with its outcome at each seed
+        (``held``, ``flipped`` or ``missing``) and ``hold_rate``; ``sweeps``: the further
+        sweeps' folders and counts; ``cost``: the runs executed, their summed CPU seconds,
+        that sum over 2 workers, and the mean per-run overhead (wall time outside the
+        kernel's cells).
     """
     seeds = list(seeds)
     if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
@@ -712,29 +991,53 @@ def robustness(out: str | Path, *, seeds: Iterable[int] = range(5), runs: str | 
     import jupytext
 
     runs = Path(runs) if runs is not None else out.with_suffix("")
-    sweeps, deterministic = [], []
+    build = Path(book).resolve() if book is not None else None
+    stream = stream if stream is not None else sys.stderr
+    sweeps_, deterministic = [], []
     for ch in chapters:
         path = Path(ch).resolve()
         if "seed" in parameter_names(jupytext.read(path)):
-            sweeps.append(_prepare(path, {"seed": seeds}, runs / f"{path.parent.name}__{path.stem}",
-                                   allow_build=True))
+            sweeps_.append(_prepare(path, {"seed": seeds}, runs / f"{path.parent.name}__{path.stem}",
+                                    allow_build=True))
         else:
             deterministic.append(str(path.relative_to(root)) if root else str(path))
+    others = [_prepare(ch, axes, folder, allow_build=True) for ch, axes, folder in (sweeps or [])]
+    every = sweeps_ + others
     started = time.monotonic()
-    todo = [(s, j) for s in sweeps for j in _start(s)]
+    todo = []
+    for s in every:
+        todo += [(s, j) for j in _take_book_runs(s, _start(s), build, stream)]
+    estimates = book_estimates(build) if build is not None else {}
     status = "interrupted"
     try:
-        _execute(sweeps, todo, workers=workers, timeout=timeout, stream=stream)
+        _execute(every, todo, workers=workers, timeout=timeout, stream=stream, estimates=estimates,
+                 client=client)
         status = "done"
     finally:
-        for s in sweeps:
+        for s in every:
             _finish(s, status)
+    executed = [r for s in every for r in s.records.values() if not r.get("from_book") and not r.get("resumed")
+                and r["status"] != "pending"]
+    cpu = [r["cpu_seconds"] for r in executed if r.get("cpu_seconds") is not None]
+    over = [r["seconds"] - r["kernel_seconds"] for r in executed
+            if r.get("seconds") is not None and r.get("kernel_seconds") is not None]
+    cost = {"runs": sum(len(s.jobs) for s in every), "executed": len(executed),
+            "from_book": sum(bool(r.get("from_book")) for s in every for r in s.records.values()),
+            "cpu_seconds": round(sum(cpu), 1), "cpu_runs": len(cpu),
+            "cpu_seconds_per_2_workers": round(sum(cpu) / 2, 1),
+            "wall_seconds_of_runs": round(sum(r["seconds"] or 0 for r in executed), 1),
+            "mean_overhead_seconds": round(sum(over) / len(over), 2) if over else None,
+            "mean_overhead_fraction": (round(sum(over) / sum(r["seconds"] for r in executed
+                                                              if r.get("kernel_seconds") is not None), 3)
+                                       if over else None)}
     claims, per_chapter = [], {}
-    for s in sweeps:
+    for s in sweeps_:
         name = str(s.chapter.relative_to(root)) if root else str(s.chapter)
         recs = [s.records[j.id] for j in s.jobs]
-        per_chapter[name] = {"runs": {str(r["parameters"]["seed"]): {"status": r["status"], "failure": r["failure"],
-                                                                      "seconds": r["seconds"]} for r in recs}}
+        per_chapter[name] = {"runs": {str(r["parameters"]["seed"]): {
+            "status": r["status"], "failure": r["failure"], "seconds": r["seconds"],
+            "cpu_seconds": r.get("cpu_seconds"), "kernel_seconds": r.get("kernel_seconds"),
+            "from_book": r.get("from_book")} for r in recs}}
         keys: dict[tuple, dict] = {}
         for r in recs:
             seed = str(r["parameters"]["seed"])
@@ -759,6 +1062,10 @@ def robustness(out: str | Path, *, seeds: Iterable[int] = range(5), runs: str | 
     payload = {"tool": "bbdlib robustness", "status": status, "seeds": seeds,
                "commit": _commit(root), "seconds": round(time.monotonic() - started, 1),
                "seeded": list(per_chapter), "deterministic": deterministic, "chapters": per_chapter,
+               "cost": cost,
+               "sweeps": [{"chapter": str(s.chapter.relative_to(root)) if root else str(s.chapter),
+                           "axes": s.axes, "folder": str(s.out),
+                           "counts": s.payload(status)["counts"]} for s in others],
                "claims": claims,
                "seed_dependent": [{k: c[k] for k in ("chapter", "ref", "claim", "hold_rate", "outcomes")}
                                   for c in claims if c["seed_dependent"]]}
@@ -869,12 +1176,19 @@ def main(argv: list[str] | None = None) -> int:
     rb.add_argument("--seeds", default="0..4", help="seeds (a..b or a comma list)")
     rb.add_argument("--workers", type=int, default=None)
     rb.add_argument("--timeout", type=float, default=900.0)
+    rb.add_argument("--book", default=None, metavar="BUILD",
+                    help="a book build folder (e.g. _build): the run at a chapter's defaults is taken from it "
+                         "when it ran the same source, and its execution times order the runs")
+    rb.add_argument("--sweep", nargs=4, action="append", default=[], metavar=("CHAPTER", "NAME", "VALUES", "DIR"),
+                    help="a further sweep on the same cluster, e.g. "
+                         "chapters/duality/08-power-law-sweep.md n_power 5.0,7.0 _build/kn")
     rb.add_argument("chapters", nargs="*", help="chapters (default: every chapter)")
     args = parser.parse_args(argv)
     try:
         seeds = axis_values("seeds", args.seeds)
+        extra = [(ch, {name: axis_values(name, values)}, folder) for ch, name, values, folder in args.sweep]
         payload = robustness(args.out, seeds=seeds, chapters=args.chapters or None, workers=args.workers,
-                             timeout=args.timeout)
+                             timeout=args.timeout, book=args.book, sweeps=extra)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -882,9 +1196,15 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 3
     dep = payload["seed_dependent"]
+    cost = payload["cost"]
     print(f"robustness: {len(payload['seeded'])} seeded chapters over seeds {payload['seeds']} in "
           f"{payload['seconds']:.0f} s; {len(payload['deterministic'])} deterministic; "
           f"{len(dep)} seed-dependent claims; {args.out}")
+    print(f"  {cost['runs']} runs: {cost['executed']} executed ({cost['cpu_seconds']:.0f} CPU s, "
+          f"{cost['cpu_seconds_per_2_workers']:.0f} s over 2 workers), {cost['from_book']} from the book build; "
+          f"mean overhead per run {cost['mean_overhead_seconds']} s ({cost['mean_overhead_fraction']})")
+    for sw in payload["sweeps"]:
+        print(f"  sweep of {sw['chapter']} over {sw['axes']}: {sw['folder']}")
     for c in dep:
         rate = "no seed" if c["hold_rate"] is None else f"{c['hold_rate']:.0%} of the seeds that evaluated it"
         print(f"  {c['chapter']} {c['ref']}: {c['claim']} - holds at {rate}: {c['outcomes']}")
