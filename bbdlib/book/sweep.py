@@ -64,8 +64,9 @@ from bbdlib.book.cli import (
     parse_value,
 )
 
-__all__ = ["COMPLETE", "SWEEP_STATUSES", "BookRun", "Job", "axis_values", "book_estimates", "book_run",
-           "execute_point", "grid", "longest_first", "main", "point_id", "robustness", "run_sweep"]
+__all__ = ["COMPLETE", "SWEEP_STATUSES", "BookRun", "Job", "KnMap", "KnPoint", "axis_values", "book_estimates",
+           "book_run", "execute_point", "grid", "kn_map", "longest_first", "main", "plot_kn_map", "point_id",
+           "robustness", "run_sweep"]
 
 #: Statuses of a run in ``sweep.json``.
 SWEEP_STATUSES = ("pending", "ok", "failed", "timed out", "interrupted", "memory", "lost")
@@ -1072,6 +1073,198 @@ def robustness(out: str | Path, *, seeds: Iterable[int] = range(5), runs: str | 
     out.parent.mkdir(parents=True, exist_ok=True)
     _write_json(out, payload)
     return payload
+
+
+# --------------------------------------------------------------------------- the k(n) map
+
+_KN_REF = "eq. (7.15)"
+_KN_CLASS = re.compile(r"class '([-+])'")
+
+
+@dataclass(frozen=True)
+class KnPoint:
+    """One measured exponent of the k(n) map: eq. (7.15) of [B] at one n and class.
+
+    Attributes
+    ----------
+    n : float
+        The power of the loss |f − x²|^n.
+    cls : str
+        The class, ``"-"`` or ``"+"``.
+    k : float or None
+        The measured exponent; None where the plan found no comparable fit.
+    ci : tuple of float or None
+        Its 95 % bootstrap interval.
+    tolerance : float or None
+        The tolerance of the comparison with the law.
+    law : float
+        (n − 2)/(n − 1).
+    held : bool
+        Whether the record kept the status the chapter declares for it.
+    status : str
+        That declared status.
+    why : str or None
+        Where ``k`` is None: the plan's reason (e.g. ``"no power-law range (0.4 decades)"``).
+    run : str
+        The id of the run it comes from.
+    """
+
+    n: float
+    cls: str
+    k: float | None
+    ci: tuple | None
+    tolerance: float | None
+    law: float
+    held: bool
+    status: str
+    why: str | None
+    run: str
+
+
+@dataclass(frozen=True)
+class KnMap:
+    """The k(n) map of a sweep of chapter II.8 over ``n_power`` (:func:`kn_map`).
+
+    Attributes
+    ----------
+    points : tuple of KnPoint
+        By n, then class ('−' before '+').
+    no_range : tuple of float
+        The n at which no class has a power-law range (k is None for both).
+    runs : int
+        Runs of the sweep that recorded claims.
+    failed : tuple of str
+        Runs that did not end ``ok`` (their records are still read).
+    consistent : bool
+        Whether every (n, class) measured in more than one run has the same k in each
+        (the chapter measures its fixed n in every run, with the same samples).
+    """
+
+    points: tuple
+    no_range: tuple
+    runs: int
+    failed: tuple
+    consistent: bool
+
+
+def kn_map(sweep: dict) -> KnMap:
+    """The k(n) map from a ``sweep.json`` of chapter II.8 (eq. (7.15) of [B]).
+
+    Every run records k for the chapter's fixed n and for its ``n_power``; a record is one
+    ``eq. (7.15)`` claim with ``n`` in its extra data and ``class '±'`` in its text. An
+    (n, class) measured in several runs is taken from the run whose ``n_power`` is n, else
+    from the first run that has it.
+
+    Parameters
+    ----------
+    sweep : dict
+        The parsed ``sweep.json`` (``runs``, each with ``parameters``, ``status``, ``claims``).
+
+    Returns
+    -------
+    KnMap
+
+    Raises
+    ------
+    TypeError
+        If ``sweep`` is not a dict.
+    ValueError
+        If it has no runs, or no run recorded an eq. (7.15) exponent.
+    """
+    if not isinstance(sweep, dict):
+        raise TypeError(f"sweep must be a dict (a parsed sweep.json), got {type(sweep).__name__}")
+    runs = sweep.get("runs")
+    if not isinstance(runs, list) or not runs:
+        raise ValueError("sweep has no runs")
+    chosen: dict[tuple[float, str], KnPoint] = {}
+    seen: dict[tuple[float, str], set] = {}
+    used = 0
+    for r in runs:
+        rows = [c for c in r.get("claims", []) if c.get("ref") == _KN_REF and isinstance(c.get("extra"), dict)
+                and "n" in c["extra"] and _KN_CLASS.search(c.get("claim", ""))]
+        used += bool(rows)
+        for c in rows:
+            n, cls = float(c["extra"]["n"]), _KN_CLASS.search(c["claim"]).group(1)
+            numeric = isinstance(c["measured"], (int, float)) and not isinstance(c["measured"], bool)
+            ci = c["extra"].get("ci")
+            point = KnPoint(n=n, cls=cls, k=float(c["measured"]) if numeric else None,
+                            ci=tuple(float(v) for v in ci) if numeric and ci else None,
+                            tolerance=float(c["tolerance"]) if numeric and c.get("tolerance") is not None else None,
+                            law=(n - 2) / (n - 1), held=bool(c["held"]), status=c["status"],
+                            why=None if numeric else str(c["measured"]), run=r.get("id", ""))
+            seen.setdefault((n, cls), set()).add(json.dumps(c["measured"]))
+            own = float(r.get("parameters", {}).get("n_power", float("nan"))) == n
+            if (n, cls) not in chosen or own:
+                chosen[(n, cls)] = point
+    if not chosen:
+        raise ValueError(f"no run of the sweep recorded an {_KN_REF} exponent with its n")
+    points = tuple(chosen[key] for key in sorted(chosen, key=lambda k: (k[0], k[1] != "-")))
+    ns = sorted({p.n for p in points})
+    no_range = tuple(n for n in ns if all(p.k is None for p in points if p.n == n))
+    return KnMap(points=points, no_range=no_range, runs=used,
+                 failed=tuple(r.get("id", "") for r in runs if r.get("status") != "ok"),
+                 consistent=all(len(v) == 1 for v in seen.values()))
+
+
+def plot_kn_map(kmap: KnMap, path: str | Path) -> Path:
+    """The figure of the k(n) map: measured k with its interval against n, and the law (7.15).
+
+    Parameters
+    ----------
+    kmap : KnMap
+        From :func:`kn_map`.
+    path : str or pathlib.Path
+        The PNG to write.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    if not isinstance(kmap, KnMap):
+        raise TypeError(f"kmap must be a KnMap, got {type(kmap).__name__}")
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from bbdlib.book.style import PAPER_COLORS, SERIES_COLORS, use_style
+
+    use_style()
+    ns = np.array(sorted({p.n for p in kmap.points}))
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    grid_ = np.linspace(min(2.0, ns.min()), ns.max(), 400)
+    ax.plot(grid_, (grid_ - 2) / (grid_ - 1), color=PAPER_COLORS["theory"], lw=1.2, label="law (7.15): (n−2)/(n−1)")
+    for cls, color, shift, marker in (("-", SERIES_COLORS[0], -0.08, "o"), ("+", SERIES_COLORS[1], 0.08, "s")):
+        pts = [p for p in kmap.points if p.cls == cls and p.k is not None]
+        if not pts:
+            continue
+        x = np.array([p.n for p in pts]) + shift
+        k = np.array([p.k for p in pts])
+        lo = np.array([p.k - p.ci[0] if p.ci else 0.0 for p in pts])
+        hi = np.array([p.ci[1] - p.k if p.ci else 0.0 for p in pts])
+        ax.errorbar(x, k, yerr=[lo, hi], fmt=marker, ms=4, color=color, capsize=2, lw=1,
+                    label=f"class '{'−' if cls == '-' else '+'}': measured k (95 % interval)")
+        bad = [p for p in pts if not p.held]
+        if bad:
+            ax.plot([p.n + shift for p in bad], [p.k for p in bad], marker, ms=9, mfc="none", color=color)
+    missing = sorted({p.n for p in kmap.points if p.k is None})
+    for n in missing:
+        ax.axvline(n, color="0.6", lw=0.8, ls=":")
+        ax.plot([n], [(n - 2) / (n - 1)], "x", color="0.3", ms=7)
+    if missing:
+        ax.plot([], [], "x", color="0.3", label="no power-law range at the default sample size")
+    ax.set_xlabel("n (power of the loss |f − x²|^n)")
+    ax.set_ylabel("exponent k")
+    ax.set_xticks(ns)
+    ax.legend(fontsize=9, loc="lower right")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 # --------------------------------------------------------------------------- command lines

@@ -4,6 +4,8 @@ Its parts, one module each:
 
 - :mod:`bbdlib.book.sphinx.claims`: the scorecard and errata pages, from the chapters'
   claims ledgers (merged into ``_build/claims.json``);
+- :mod:`bbdlib.book.sphinx.sweeps`: the Sweeps page's results of ``make robustness``
+  (``_build/robustness.json``, the k(n) map);
 - :mod:`bbdlib.book.sphinx.equations`: equation numbers that follow the papers
   (``bbd-eq-7`` is (7), ``dld-eq-6-11`` is (6.11), the companion's own are (C1), (C2), ...);
 - :mod:`bbdlib.book.sphinx.mathjax`: MathJax 3 served from the build, so the book loads
@@ -21,7 +23,7 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-from bbdlib.book.sphinx import bibliography, claims, docstrings, equations, figures, mathjax, stamp
+from bbdlib.book.sphinx import bibliography, claims, docstrings, equations, figures, mathjax, stamp, sweeps
 
 __all__ = ["setup"]
 
@@ -42,6 +44,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     """
     docstrings.setup(app)
     claims.setup(app)
+    sweeps.setup(app)
     equations.setup(app)
     mathjax.setup(app)
     bibliography.setup(app)
