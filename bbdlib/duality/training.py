@@ -20,7 +20,8 @@ from bbdlib.validate import check_generator, check_int, check_real
 MAX_WORK = 2**20
 
 __all__ = ["TrainingResult", "train_sgd", "accuracy", "active_fraction", "EquilibriumJumps",
-           "equilibrium_jumps", "READINGS_EQ716", "predict_plus"]
+           "equilibrium_jumps", "READINGS_EQ716", "predict_plus", "MAX_WORK", "MAX_RECORDED",
+           "population_hessian"]
 
 #: The two readings of the piece-wise linear activation (7.16) of [B] for y ≥ 1:
 #: ``"literal"`` f = 0 (as printed: f = y on (0, 1), 0 elsewhere) and ``"hard_sigmoid"``
@@ -220,36 +221,42 @@ def train_sgd(
     s3_w, s3_b, s4_w, s4_b = (np.zeros(replicas) for _ in range(4))   # third and last quarter
     traj = []
     shape = (replicas, batch)
+    t_minus, t_plus = float(data.target_minus), float(data.target_plus)
     chunk = 256  # draw the randomness for `chunk` steps at once
+    w_buf = np.empty((chunk, replicas))
+    b_buf = np.empty((chunk, replicas))
     for c0 in range(0, steps, chunk):
         m = min(chunk, steps - c0)
         tt = (rng.random((m, *shape)) < data.p_plus)
         xx = data.inputs(tt, rng.standard_normal((m, *shape)))
         for j in range(m):
-            step = c0 + j
             x = xx[j]
             y = w[:, None] * x + b[:, None]
-            g = np.where(tt[j], comp.dH(y, data.target_plus), comp.dH(y, data.target_minus))
+            g = comp._dH_classes(y, tt[j], t_minus, t_plus)
             if clip_norm is not None:
                 norm = np.abs(g) * np.sqrt(x * x + 1.0)
                 over = norm > clip_norm
                 n_clipped += int(over.sum())
                 g = np.where(over, g * (clip_norm / np.where(over, norm, 1.0)), g)
-            w = w - gamma * (g * x).mean(axis=1)
-            b = b - gamma * g.mean(axis=1)
-            if step >= half:
-                s_w += w
-                s_b += b
-                s_ww += w * w
-                s_bb += b * b
-                if step < q3:
-                    s3_w += w
-                    s3_b += b
-                else:
-                    s4_w += w
-                    s4_b += b
-            if step % record_every == 0:
-                traj.append((w.mean(), b.mean()))
+            # sum/M is bitwise np.mean (which divides the sum by the count)
+            w = w - gamma * ((g * x).sum(axis=1) / batch)
+            b = b - gamma * (g.sum(axis=1) / batch)
+            w_buf[j] = w
+            b_buf[j] = b
+        # the statistics of this chunk, step by step as before but vectorised over the chunk
+        st = np.arange(c0, c0 + m)
+        wc, bc = w_buf[:m], b_buf[:m]
+        for lo_s, hi_s, acc in ((half, steps, (s_w, s_b)), (half, q3, (s3_w, s3_b)), (q3, steps, (s4_w, s4_b))):
+            sel = (st >= lo_s) & (st < hi_s)
+            if sel.any():
+                np.add(acc[0], wc[sel].sum(axis=0), out=acc[0])
+                np.add(acc[1], bc[sel].sum(axis=0), out=acc[1])
+        sel = st >= half
+        if sel.any():
+            s_ww += (wc[sel] ** 2).sum(axis=0)
+            s_bb += (bc[sel] ** 2).sum(axis=0)
+        rec = st % record_every == 0
+        traj.extend(zip(wc[rec].mean(axis=1).tolist(), bc[rec].mean(axis=1).tolist()))
         if not all(np.all(np.isfinite(a)) for a in (w, b, s_w, s_b, s_ww, s_bb)):
             raise ValueError(f"SGD diverged by step {c0 + m} of {steps} (non-finite parameters): "
                              f"gamma = {gamma} is too large")
@@ -304,6 +311,12 @@ def active_fraction(comp: Composition, w, b, *, n: int = 20_000,
     return comp.active(w[:, None] * x[None, :] + b[:, None]).mean(axis=1)
 
 
+#: The most recorded changes (steps x replicas) :func:`equilibrium_jumps` may return: the
+#: record and its split by class take 2 x 8 bytes each, about 1 GiB at this size (this
+#: machine: 24 GiB, shared by several runs).
+MAX_RECORDED = 2**26
+
+
 @dataclass(frozen=True)
 class EquilibriumJumps:
     """Result of :func:`equilibrium_jumps`.
@@ -315,16 +328,39 @@ class EquilibriumJumps:
         each class (zeros included).
     w_avg, b_avg : float
         Time and replica average of the parameters over the recorded steps.
+    steps : int
+        Recorded steps.
+    drift_w, drift_b : float
+        Replica mean of (time average over the second half of the recorded steps − over
+        the first half), per 10⁴ steps (the halves' centres are ``steps / 2`` apart).
+    drift_se_w, drift_se_b : float
+        Standard errors of those drifts over the replicas (NaN for one replica).
+    fluct_w, fluct_b : float
+        Standard deviation in time of each parameter over the recorded steps, averaged
+        over replicas: the width of the distribution the run samples.
     """
 
     changes: dict
     w_avg: float
     b_avg: float
+    steps: int = 0
+    drift_w: float = float("nan")
+    drift_b: float = float("nan")
+    drift_se_w: float = float("nan")
+    drift_se_b: float = float("nan")
+    fluct_w: float = float("nan")
+    fluct_b: float = float("nan")
 
     def abs_nonzero(self, cls: str) -> np.ndarray:
         """|Δq′| of the inputs of class ``cls`` that changed q′."""
         a = np.abs(self.changes[check_class(cls)])
         return a[a > 0]
+
+    def stationary(self) -> bool:
+        """Whether the run is stationary on the scale of its own fluctuations: the drift per
+        10⁴ steps of w and of b is at most that parameter's fluctuation in time
+        (|``drift_w``| ≤ ``fluct_w`` and |``drift_b``| ≤ ``fluct_b``)."""
+        return bool(abs(self.drift_w) <= self.fluct_w and abs(self.drift_b) <= self.fluct_b)
 
 
 def equilibrium_jumps(comp: Composition, w0: float, b0: float, *, gamma: float, steps: int,
@@ -337,7 +373,10 @@ def equilibrium_jumps(comp: Composition, w0: float, b0: float, *, gamma: float, 
     one input per step, and record after the burn-in the change of the rotated variable
     q′ = w cos θ± + b sin θ± caused by each input, with θ± = ``thetas[cls]`` for the class
     of that input.  Sec. 7 of [B] claims that at equilibrium these are distributed like the
-    potential jumps at fixed (average) parameters.
+    potential jumps at fixed (average) parameters.  The randomness is drawn in chunks of
+    256 steps (memory bounded by the record itself, at most ``MAX_RECORDED`` values); the
+    drift and fluctuation of (w, b) over the recorded steps say whether the run is
+    stationary (:meth:`EquilibriumJumps.stationary`).
 
     Parameters
     ----------
@@ -347,7 +386,7 @@ def equilibrium_jumps(comp: Composition, w0: float, b0: float, *, gamma: float, 
     gamma : float
         Learning rate γ > 0.
     steps : int
-        Recorded SGD steps.
+        Recorded SGD steps (>= 2; steps x replicas <= ``MAX_RECORDED``).
     thetas : dict
         The angle θ± of each class, ``{'-': θ₋, '+': θ₊}``.
     replicas : int
@@ -360,14 +399,25 @@ def equilibrium_jumps(comp: Composition, w0: float, b0: float, *, gamma: float, 
     Returns
     -------
     EquilibriumJumps
+
+    Raises
+    ------
+    ValueError
+        For bad input, a record beyond ``MAX_RECORDED``, or when SGD diverges (naming
+        ``gamma``).
     """
     comp = _check_composition(comp)
     data = _check_data(data)
     gamma = check_real("gamma", gamma, low=0.0, low_inclusive=False)
-    steps = check_int("steps", steps, minimum=1)
-    replicas = check_int("replicas", replicas, minimum=1)
-    burn_in = check_int("burn_in", burn_in, minimum=0)
+    replicas = check_int("replicas", replicas, minimum=1, maximum=MAX_RECORDED // 2,
+                         why="steps x replicas recorded changes must fit this machine's memory")
+    steps = check_int("steps", steps, minimum=2, maximum=MAX_RECORDED // replicas,
+                      why=f"steps x replicas <= {MAX_RECORDED} recorded changes (about 1 GiB) "
+                          "must fit this machine's memory")
+    burn_in = check_int("burn_in", burn_in, minimum=0, maximum=10**9)
     rng = check_generator("rng", rng)
+    if not isinstance(thetas, dict):
+        raise TypeError(f"thetas must be a dict {{'-': θ₋, '+': θ₊}}, got {type(thetas).__name__}")
     th = {check_class(c): check_real(f"thetas[{c!r}]", v) for c, v in thetas.items()}
     if set(th) != {"-", "+"}:
         raise ValueError("thetas must give an angle for both classes '-' and '+'")
@@ -375,24 +425,93 @@ def equilibrium_jumps(comp: Composition, w0: float, b0: float, *, gamma: float, 
     cp, sp_ = np.cos(th["+"]), np.sin(th["+"])
     w = np.full(replicas, check_real("w0", w0))
     b = np.full(replicas, check_real("b0", b0))
+    t_minus, t_plus = float(data.target_minus), float(data.target_plus)
     total = burn_in + steps
-    tt = rng.random((total, replicas)) < data.p_plus
-    xx = data.inputs(tt, rng.standard_normal((total, replicas)))
+    mid = burn_in + steps // 2
     rec_q = np.empty((steps, replicas))
-    sw = sb = 0.0
-    for i in range(total):
-        x, t = xx[i], tt[i]
-        y = w * x + b
-        g = np.where(t, comp.dH(y, data.target_plus), comp.dH(y, data.target_minus))
-        dw, db = -gamma * g * x, -gamma * g
-        if i >= burn_in:
-            rec_q[i - burn_in] = np.where(t, cp * dw + sp_ * db, cm * dw + sm_ * db)
-            sw += w.sum()
-            sb += b.sum()
-        w = w + dw
-        b = b + db
-    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
-        raise FloatingPointError("SGD diverged (non-finite parameters); lower gamma")
-    lab = tt[burn_in:]
-    n = steps * replicas
-    return EquilibriumJumps(changes={"-": rec_q[~lab], "+": rec_q[lab]}, w_avg=sw / n, b_avg=sb / n)
+    lab = np.empty((steps, replicas), dtype=bool)
+    s1 = np.zeros((4, replicas))  # first half of the record: Σw, Σb, Σw², Σb²
+    s2 = np.zeros((4, replicas))  # second half
+    chunk = 256
+    wb = np.empty((2, chunk, replicas))
+    for c0 in range(0, total, chunk):
+        m = min(chunk, total - c0)
+        tt = rng.random((m, replicas)) < data.p_plus
+        xx = data.inputs(tt, rng.standard_normal((m, replicas)))
+        for j in range(m):
+            i = c0 + j
+            x, t = xx[j], tt[j]
+            g = comp._dH_classes(w * x + b, t, t_minus, t_plus)
+            dw, db = -gamma * g * x, -gamma * g
+            if i >= burn_in:
+                rec_q[i - burn_in] = np.where(t, cp * dw + sp_ * db, cm * dw + sm_ * db)
+            wb[0, j] = w
+            wb[1, j] = b
+            w = w + dw
+            b = b + db
+        if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
+            raise ValueError(f"SGD diverged by step {c0 + m} of {total} (non-finite parameters): "
+                             f"gamma = {gamma} is too large")
+        st = np.arange(c0, c0 + m)
+        rec = st >= burn_in
+        if rec.any():
+            lab[st[rec] - burn_in] = tt[rec]
+        for sums, sel in ((s1, rec & (st < mid)), (s2, st >= mid)):
+            if sel.any():
+                v = wb[:, :m][:, sel]
+                sums[:2] += v.sum(axis=1)
+                sums[2:] += (v * v).sum(axis=1)
+    n1, n2 = steps // 2, steps - steps // 2
+    mean1, mean2 = s1[:2] / n1, s2[:2] / n2
+    mean = (s1[:2] + s2[:2]) / steps
+    var = np.maximum((s1[2:] + s2[2:]) / steps - mean**2, 0.0)
+    drift = (mean2 - mean1) * (1e4 / (steps / 2))
+    se = drift.std(axis=1, ddof=1) / np.sqrt(replicas) if replicas > 1 else np.full(2, np.nan)
+    fl = np.sqrt(var).mean(axis=1)
+    return EquilibriumJumps(changes={"-": rec_q[~lab], "+": rec_q[lab]},
+                            w_avg=float(mean[0].mean()), b_avg=float(mean[1].mean()),
+                            steps=steps, drift_w=float(drift[0].mean()), drift_b=float(drift[1].mean()),
+                            drift_se_w=float(se[0]), drift_se_b=float(se[1]),
+                            fluct_w=float(fl[0]), fluct_b=float(fl[1]))
+
+
+def population_hessian(comp: Composition, w: float, b: float, *, n: int = 1_000_000,
+                       rng: np.random.Generator | int = 0,
+                       data: TwoClassData = TWO_CLASSES) -> np.ndarray:
+    """The Hessian of the population loss ⟨H⟩ in (w, b), by Monte Carlo over the data set.
+
+    ∂²⟨H⟩/∂q_i∂q_j = ⟨H″(y) u_i u_j⟩ with u = ∂y/∂(w, b) = (x¹, 1) and H″ = d²H(f(y))/dy²
+    (:meth:`bbdlib.duality.toy_model.Composition.d2H`): the curvature that SGD, eq. (2.3)
+    of [B], feels near its equilibrium.  Its smallest eigenvalue λ sets the slowest
+    relaxation time of gradient descent, about 1/(γλ) steps.
+
+    Parameters
+    ----------
+    comp : Composition
+    w, b : float
+        The parameters.
+    n : int
+        Fresh samples of the data set (at most 10⁸: 3 arrays of 8 bytes each, 2.4 GB).
+    rng : numpy.random.Generator or int
+    data : TwoClassData
+
+    Returns
+    -------
+    ndarray, shape (2, 2)
+        Symmetric; rows and columns (w, b).
+    """
+    comp = _check_composition(comp)
+    data = _check_data(data)
+    w = check_real("w", w)
+    b = check_real("b", b)
+    n = check_int("n", n, minimum=100, maximum=100_000_000,
+                  why="three float arrays of n samples must fit this machine's memory")
+    rng = check_generator("rng", rng)
+    x, t = data.draw(n, rng=rng)
+    y = w * x + b
+    plus = t == data.target_plus
+    h2 = np.where(plus, comp.d2H(y, data.target_plus), comp.d2H(y, data.target_minus))
+    if not np.all(np.isfinite(h2)):
+        raise ValueError(f"the curvature of {comp.label} is not finite at (w, b) = ({w}, {b})")
+    hww, hwb, hbb = float(np.mean(h2 * x * x)), float(np.mean(h2 * x)), float(np.mean(h2))
+    return np.array([[hww, hwb], [hwb, hbb]])

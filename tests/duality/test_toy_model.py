@@ -187,3 +187,24 @@ def test_two_class_data_bad_input():
         TwoClassData(p_plus=1.5)
     with pytest.raises(ValueError, match="cls must be one of"):
         TWO_CLASSES.mean("0")
+
+
+def test_dH_classes_is_bitwise_the_two_class_where():
+    """Composition.dH_classes (one pass, the SGD inner step) equals np.where over dH of both
+    targets bit for bit, for every composition of Secs. 7-8 and the power losses."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    y = np.concatenate([rng.normal(0, 3, 500), [0.0, 1.0, -1e-9, 1 + 1e-9, 40.0, -40.0]])
+    plus = rng.random(y.size) < 0.5
+    for act, loss, n in [("sigmoid", "mse", 2), ("sigmoid", "cross_entropy", 2), ("sigmoid", "power", 3),
+                         ("relu", "mse", 2), ("relu", "power", 4), ("relu", "power", 3),
+                         ("piecewise_linear", "cross_entropy", 2), ("piecewise_linear", "mse", 2)]:
+        comp = Composition(act, loss, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ref = np.where(plus, comp.dH(y, 1.0), comp.dH(y, 0.0))
+            got = comp.dH_classes(y, plus)
+        np.testing.assert_array_equal(got, ref, err_msg=comp.label)
+    with pytest.raises(TypeError, match="plus"):
+        comp.dH_classes(y, plus.astype(int))
+    with pytest.raises(ValueError, match="t_plus"):
+        comp.dH_classes(y, plus, t_plus=float("nan"))
