@@ -209,7 +209,7 @@ def fit_truncated_powerlaw(
             boot[i] = np.dot(wv[j], t[j]) / sw if sw > 0 else mean_t
     else:
         edges = np.linspace(0.0, L, _N_BINS + 1)
-        idx = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, _N_BINS - 1)
+        idx = _bin_index(edges, t, L)
         counts = np.bincount(idx, minlength=_N_BINS)
         wsum = np.bincount(idx, weights=wv, minlength=_N_BINS)
         wtsum = np.bincount(idx, weights=wv * t, minlength=_N_BINS)
@@ -231,6 +231,27 @@ def fit_truncated_powerlaw(
         level=level,
         n_boot=n_boot,
     )
+
+
+def _bin_index(edges: np.ndarray, t: np.ndarray, L: float) -> np.ndarray:
+    """``clip(searchsorted(edges, t, side="right") - 1, 0, nbins - 1)`` for equal bins on [0, L].
+
+    The same integers as the search (the largest i with edges[i] <= t, clipped), found by
+    arithmetic: the estimate floor(t nbins / L) is off by at most one bin where the rounding
+    of ``edges`` differs from it, and is corrected against ``edges`` itself (a few passes
+    over t instead of a binary search per sample).
+    """
+    nb = edges.size - 1
+    est = np.floor(t * (nb / L))
+    np.clip(est, 0, nb, out=est)
+    idx = est.astype(np.intp)
+    for _ in range(nb + 1):  # one or two passes in practice; the bound only guards the loop
+        down = (idx > 0) & (edges[idx] > t)                       # edges[idx] must be <= t
+        up = (idx < nb) & (edges[np.minimum(idx + 1, nb)] <= t)   # and edges[idx + 1] > t
+        if not (down.any() or up.any()):
+            break
+        idx = idx - down + up
+    return np.clip(idx, 0, nb - 1)
 
 
 def _check_weights(weights, x: np.ndarray) -> np.ndarray | None:

@@ -175,3 +175,32 @@ def test_bad_weights_are_refused():
         fit_truncated_powerlaw(x, 1.0, 10.0, rng=0, weights=np.zeros(100))
     with pytest.raises(ValueError, match="weights"):
         ks_distance(x, 1.0, 1.0, 10.0, weights=np.ones(3))
+
+
+def test_bin_index_equals_the_binary_search():
+    """The arithmetic bin index of the binned bootstrap is the searchsorted index, bit for bit,
+    including values on and next to every edge and beyond the last one."""
+    from bbdlib.powerlaw import _N_BINS, _bin_index
+    rng = np.random.default_rng(0)
+    for L in (1e-3, 0.7, math.log(10.0), 13.8, 40.0):
+        edges = np.linspace(0.0, L, _N_BINS + 1)
+        t = np.concatenate([rng.uniform(0, L, 50_000), edges, np.nextafter(edges, -1.0)[1:],
+                            np.nextafter(edges, np.inf), [0.0, L, L * (1 + 1e-15), 2 * L]])
+        ref = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, _N_BINS - 1)
+        np.testing.assert_array_equal(_bin_index(edges, t, L), ref)
+
+
+def test_binned_bootstrap_interval_is_unchanged_by_the_bin_index():
+    """The binned-bootstrap fit (above EXACT_BOOTSTRAP_MAX samples) with the arithmetic bin
+    index gives the same interval, bit for bit, as with the binary search."""
+    import bbdlib.powerlaw as pl
+    x = sample_truncated_powerlaw(1.3, 1.0, 1e3, 200_000, rng=4)
+    a = fit_truncated_powerlaw(x, 1.0, 1e3, rng=9, n_boot=50)
+    orig = pl._bin_index
+    try:
+        pl._bin_index = lambda edges, t, L: np.clip(np.searchsorted(edges, t, side="right") - 1,
+                                                    0, edges.size - 2)
+        b = fit_truncated_powerlaw(x, 1.0, 1e3, rng=9, n_boot=50)
+    finally:
+        pl._bin_index = orig
+    assert a == b

@@ -58,7 +58,7 @@ import numpy as np
 
 from bbdlib.duality.density import exact_density
 from bbdlib.duality.jumps import JumpMap
-from bbdlib.powerlaw import PowerLawFit, fit_truncated_powerlaw, ks_distance
+from bbdlib.powerlaw import PowerLawFit, _check_weights, fit_truncated_powerlaw, ks_distance
 from bbdlib.validate import check_array, check_generator, check_int, check_real
 
 __all__ = ["EPSILON", "MIN_DECADES", "N_BOOT", "LEVEL", "EDGE_COUNT", "N_EDGE_SCAN",
@@ -181,7 +181,8 @@ def _data_edges(abs_q: np.ndarray, edge_count: int) -> tuple[float, float]:
 
 
 def plan_window(jump_map: JumpMap, abs_q=None, *, eps: float = EPSILON, edge_count: int = EDGE_COUNT,
-                n_points: int = _N_POINTS, data_edges: tuple[float, float] | None = None) -> PlanWindow:
+                n_points: int = _N_POINTS, data_edges: tuple[float, float] | None = None,
+                y_density=None) -> PlanWindow:
     """The plan's fitting window: the admissible window of most decades (module docstring).
 
     Parameters
@@ -200,6 +201,9 @@ def plan_window(jump_map: JumpMap, abs_q=None, *, eps: float = EPSILON, edge_cou
     data_edges : (float, float), optional
         The data edges directly (e.g. of a streamed sample,
         :meth:`bbdlib.duality.jumps.StreamedJumps.data_edges`).
+    y_density : callable, optional
+        The density p_y(y) to use in (6.1) and in condition 3 instead of the class's
+        Gaussian (e.g. a kernel density estimate of real data).
 
     Returns
     -------
@@ -228,7 +232,7 @@ def plan_window(jump_map: JumpMap, abs_q=None, *, eps: float = EPSILON, edge_cou
     if not hi_d > lo_d:
         raise ValueError("abs_q: the data edges coincide (all jumps equal); no window")
     grid = np.geomspace(lo_d, hi_d, n_points)
-    ed = exact_density(jm, grid)
+    ed = exact_density(jm, grid, y_density=y_density)
     if ed.branch_density.shape[0] == 0:
         raise ValueError(f"no window for {jm.composition.label}, class '{jm.cls}': no branch")
     total = ed.density
@@ -240,7 +244,10 @@ def plan_window(jump_map: JumpMap, abs_q=None, *, eps: float = EPSILON, edge_cou
     yv = np.where(sig, ed.preimages, jm.y_mean)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         dev_b = np.abs(comp.dH(yv, t) / comp.dH_asymptotic(yv, t) - 1.0)
-        lpy_b = -0.5 * ((yv - jm.y_mean) / jm.y_std) ** 2
+        if y_density is None:
+            lpy_b = -0.5 * ((yv - jm.y_mean) / jm.y_std) ** 2
+        else:
+            lpy_b = np.log(np.asarray(y_density(yv), dtype=float))
         lr_b = np.log(np.abs(jm.rotation_factor((yv - jm.b) / jm.w)))
     dev = np.where(sig, dev_b, 0.0).max(axis=0)
     finite = np.all(np.where(sig, np.isfinite(lr_b) & np.isfinite(dev_b), True), axis=0)
@@ -428,23 +435,33 @@ def measure_exponent(abs_q, window: tuple[float, float], *, rng: np.random.Gener
         raise ValueError(f"scanned_edge must be 'high' or 'low', got {scanned_edge!r}")
     lo = check_real("window[0]", window[0], low=0.0, low_inclusive=False)
     hi = check_real("window[1]", window[1], low=0.0, low_inclusive=False)
-    fit = fit_truncated_powerlaw(x, lo, hi, rng=rng, n_boot=n_boot, weights=weights)
-    ks = ks_distance(x, fit.k, lo, hi, weights=weights)
     mid = math.sqrt(lo * hi)
-    halves = []
-    for a, b in ((lo, mid), (mid, hi)):
-        try:
-            halves.append(fit_truncated_powerlaw(x, a, b, rng=rng, n_boot=n_boot, weights=weights))
-        except ValueError:
-            halves.append(None)
     lim_lo, lim_hi = limits if limits is not None else (lo / 10, hi * 10)
-    scan = []
     if scanned_edge == "high":
         edges = np.geomspace(mid, max(mid * 1.0001, min(hi * 10, lim_hi)), N_EDGE_SCAN)
         pairs = [(lo, e) for e in edges]
     else:
         edges = np.geomspace(max(lim_lo, lo / 10), mid, N_EDGE_SCAN)
         pairs = [(e, hi) for e in edges]
+    # every fit below sees only the samples inside its range: keep those inside the union of the
+    # ranges once (in their order, so each fit gets the same samples in the same order as from x)
+    if weights is not None:
+        weights = _check_weights(weights, x)
+    a_min = min([lo] + [a for a, _ in pairs])
+    b_max = max([hi] + [b for _, b in pairs])
+    inside = (x >= a_min) & (x <= b_max)
+    x = x[inside]
+    if weights is not None:
+        weights = weights[inside]
+    fit = fit_truncated_powerlaw(x, lo, hi, rng=rng, n_boot=n_boot, weights=weights)
+    ks = ks_distance(x, fit.k, lo, hi, weights=weights)
+    halves = []
+    for a, b in ((lo, mid), (mid, hi)):
+        try:
+            halves.append(fit_truncated_powerlaw(x, a, b, rng=rng, n_boot=n_boot, weights=weights))
+        except ValueError:
+            halves.append(None)
+    scan = []
     for (a, b), e in zip(pairs, edges):
         try:
             scan.append((float(e), fit_truncated_powerlaw(x, a, b, rng=rng, n_boot=20, weights=weights).k))

@@ -7,6 +7,11 @@ any fit), fit the whole distribution of |q̇′| by truncated power-law maximum 
 a bootstrap interval, and measure the exponent of the Jacobian contribution |dy/dq̇′|
 (the paper's red dots) over the same range.  The chapters only call these functions and
 show the results.
+
+Training, the streamed tail and every exponent measurement go through
+:func:`bbdlib.duality.memo.memo_call`: chapters II.7 and II.8 share them (same seeds,
+same compositions) through an on-disk store, with results bitwise identical to computing
+them again.
 """
 from __future__ import annotations
 
@@ -20,8 +25,9 @@ from bbdlib.duality import analysis_plan as plan
 from bbdlib.duality.analysis_plan import ExponentMeasurement, PlanWindow, measure_exponent, plan_window
 from bbdlib.duality.density import critical_window, exact_density, fit_window
 from bbdlib.duality.jumps import JumpMap, JumpSample, StreamedJumps
+from bbdlib.duality.memo import memo_call
 from bbdlib.duality.toy_model import TWO_CLASSES, Composition, rotation_angle
-from bbdlib.duality.training import TrainingResult, accuracy, equilibrium_jumps, train_sgd
+from bbdlib.duality.training import READINGS_EQ716, TrainingResult, accuracy, equilibrium_jumps, train_sgd
 from bbdlib.powerlaw import PowerLawFit, fit_truncated_powerlaw, log_binned_density
 from bbdlib.validate import check_choice, check_generator, check_int, check_real
 
@@ -71,6 +77,11 @@ def experiment_rng(seed: int, comp: Composition) -> np.random.Generator:
     act = {"sigmoid": 1, "relu": 2, "piecewise_linear": 3}[comp.activation]
     loss = {"mse": 1, "cross_entropy": 2, "power": 3}[comp.loss]
     return np.random.default_rng([seed, act, loss, int(round(100 * comp.n))])
+
+
+def _stream(jump_map: JumpMap, n: int, *, rng: np.random.Generator, keep: tuple[float, float]) -> StreamedJumps:
+    """``jump_map.stream(n, rng=rng, keep=keep)`` as a function of the map (for :func:`memo_call`)."""
+    return jump_map.stream(n, rng=rng, keep=keep)
 
 
 def jacobian_is_exact(jump_map: JumpMap) -> bool:
@@ -350,6 +361,9 @@ def analyse_class(comp: Composition, w: float, b: float, cls: str, *, n_samples:
     rng = check_generator("rng", rng)
     check_choice("window_rule", window_rule, WINDOW_RULES)
     n_stream = check_int("n_stream", n_stream, minimum=0)
+    # the accuracy ε of the plan, in (0, 1): refused here, not reported as "no window" below
+    window_tol = check_real("window_tol", window_tol, low=0.0, high=1.0, low_inclusive=False,
+                            high_inclusive=False)
     theta = rotation_angle(theta_rule, cls, w, b)
     jm = JumpMap(comp, w, b, cls, gamma, theta)
     s = jm.sample(n_samples, rng=rng)
@@ -366,14 +380,14 @@ def analyse_class(comp: Composition, w: float, b: float, cls: str, *, n_samples:
                 band = plan_window(jm, data_edges=(pw.data_low * 1e-3, pw.data_high * 1e6), eps=window_tol)
                 # kept: the band widened by 10 % each way (the two windows sit on different grids)
                 keep = (band.x_min / 1.1, band.x_max * 1.1)
-                streamed = jm.stream(n_stream, rng=rng, keep=keep)
+                streamed = memo_call(_stream, jm, n_stream, rng=rng, keep=keep)
                 pw = plan_window(jm, data_edges=streamed.data_edges(), eps=window_tol)
                 if pw.x_min < keep[0] or pw.x_max > keep[1]:
                     raise ValueError("the streamed window lies outside the kept band")
                 data = streamed.kept
             edge = "low" if pw.rule_edge == "low" else "high"
-            meas = measure_exponent(data, (pw.x_min, pw.x_max), rng=rng, scanned_edge=edge,
-                                    limits=(pw.data_low, pw.data_high), n_boot=n_boot, eps=window_tol)
+            meas = memo_call(measure_exponent, data, (pw.x_min, pw.x_max), rng=rng, scanned_edge=edge,
+                             limits=(pw.data_low, pw.data_high), n_boot=n_boot, eps=window_tol)
         except ValueError as exc:
             return ClassResult(s, None, None, float("nan"), note=str(exc))
         k_j = jacobian_exponent(jm, (pw.x_min, pw.x_max))
@@ -477,8 +491,14 @@ def run_experiment(comp: Composition, *, gamma: float, n_samples: int, steps: in
     rng = check_generator("rng", rng)
     gamma = check_real("gamma", gamma, low=0.0, low_inclusive=False)
     n_samples = check_int("n_samples", n_samples, minimum=1)
+    # validated before any training (a bad value would otherwise fail only after it)
+    if clip_norm is not None:
+        clip_norm = check_real("clip_norm", clip_norm, low=0.0, low_inclusive=False)
+    reading = check_choice("reading", reading, READINGS_EQ716)
+    window_tol = check_real("window_tol", window_tol, low=0.0, high=1.0, low_inclusive=False,
+                            high_inclusive=False)
     if fixed_wb is None:
-        tr = train_sgd(comp, gamma=gamma, steps=steps, replicas=replicas, batch=batch, rng=rng,
+        tr = memo_call(train_sgd, comp, gamma=gamma, steps=steps, replicas=replicas, batch=batch, rng=rng,
                        clip_norm=clip_norm)
         w, b = tr.w_mean, tr.b_mean
         note = ""

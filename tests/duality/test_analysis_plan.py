@@ -126,3 +126,25 @@ def test_plan_window_bad_input():
         plan_window(jm, np.ones(50))
     with pytest.raises(ValueError, match="scanned_edge"):
         measure_exponent(np.geomspace(1, 10, 100), (1.0, 10.0), rng=0, scanned_edge="middle")
+
+
+def test_measure_exponent_equals_fits_on_the_whole_sample():
+    """measure_exponent keeps only the samples inside its ranges before fitting: every fit,
+    the KS distance and the generator's state afterwards equal those of fits on all samples."""
+    import bbdlib.powerlaw as pl
+    from bbdlib.duality.analysis_plan import N_EDGE_SCAN
+    x = np.concatenate([sample_truncated_powerlaw(2.0, 1e-3, 1e3, 300_000, rng=1),
+                        sample_truncated_powerlaw(0.5, 1e-6, 1e6, 20_000, rng=2)])
+    lo, hi = 1e-2, 10.0
+    r1 = np.random.default_rng(5)
+    m = measure_exponent(x, (lo, hi), rng=r1, scanned_edge="low", limits=(1e-4, 1e2), n_boot=40)
+    r2 = np.random.default_rng(5)
+    fit = pl.fit_truncated_powerlaw(x, lo, hi, rng=r2, n_boot=40)
+    mid = math.sqrt(lo * hi)
+    h1 = pl.fit_truncated_powerlaw(x, lo, mid, rng=r2, n_boot=40)
+    h2 = pl.fit_truncated_powerlaw(x, mid, hi, rng=r2, n_boot=40)
+    edges = np.geomspace(max(1e-4, lo / 10), mid, N_EDGE_SCAN)
+    scan = tuple((float(e), pl.fit_truncated_powerlaw(x, e, hi, rng=r2, n_boot=20).k) for e in edges)
+    assert (m.fit, m.half_low, m.half_high, m.edge_scan) == (fit, h1, h2, scan)
+    assert m.ks == pl.ks_distance(x, fit.k, lo, hi)
+    assert r1.random() == r2.random()

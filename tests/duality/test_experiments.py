@@ -125,3 +125,37 @@ def test_experiment_rng_and_exact_jacobian():
     assert jacobian_is_exact(JumpMap(Composition("relu", "mse"), 1.0, 0.0, "-", 0.1, math.pi / 2))
     assert not jacobian_is_exact(JumpMap(Composition("relu", "mse"), 1.0, 0.0, "+", 0.1, math.pi / 4))
     assert not jacobian_is_exact(JumpMap(Composition("sigmoid", "mse"), 1.0, 0.0, "-", 0.1, math.pi / 2))
+
+
+# -- bad input of issue 9 (refused before any training or sampling) -------------------------
+
+@pytest.mark.parametrize("eps", [0.0, 1.0, -0.2, 1.5, float("nan")])
+def test_epsilon_outside_zero_one_is_refused(eps):
+    comp = figure_composition(4)
+    with pytest.raises(ValueError, match="window_tol"):
+        analyse_class(comp, 0.9, 0.0, "-", n_samples=10_000, gamma=0.1, rng=0, window_tol=eps)
+    with pytest.raises(ValueError, match="window_tol"):
+        run_experiment(comp, gamma=0.1, n_samples=10_000, steps=100, replicas=2, batch=1, rng=0,
+                       window_tol=eps)
+
+
+@pytest.mark.parametrize("clip", [0.0, -1.0, float("nan"), float("inf")])
+def test_clipping_level_not_positive_is_refused(clip):
+    with pytest.raises(ValueError, match="clip_norm"):
+        run_experiment(figure_composition(5), gamma=0.1, n_samples=10_000, steps=100, replicas=2,
+                       batch=1, rng=0, clip_norm=clip)
+
+
+def test_unknown_reading_of_eq_7_16_is_refused():
+    with pytest.raises(ValueError, match="reading"):
+        run_experiment(figure_composition(5), gamma=0.1, n_samples=10_000, steps=100, replicas=2,
+                       batch=1, rng=0, reading="sigmoid")
+
+
+@pytest.mark.parametrize("d", [0.0, -1.0])
+def test_minimum_extent_not_positive_is_refused(d):
+    from bbdlib.duality.analysis_plan import check_min_decades, measure_exponent
+    with pytest.raises(ValueError, match="min_decades"):
+        check_min_decades(d)
+    with pytest.raises(ValueError, match="min_decades"):
+        measure_exponent(np.geomspace(1, 10, 200), (1.0, 10.0), rng=0, min_decades=d)

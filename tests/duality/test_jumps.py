@@ -160,3 +160,127 @@ def test_stream_bad_input():
         jm.stream(1000, rng=0, keep=(0.0, 1.0))
     with pytest.raises(ValueError, match="chunk"):
         jm.stream(1000, rng=0, keep=(1.0, 2.0), chunk=10)
+
+
+def _stream_reference(jm, n, seed, keep, edge_count=100):
+    """The streamed result computed the plain way: one in-memory draw, |qdot|, sort."""
+    x = np.random.default_rng(seed).normal(jm.data.mean(jm.cls), jm.data.std(jm.cls), n)
+    q = np.abs(jm.qdot(x))
+    nz = np.sort(q[q > 0])
+    return q[(q > 0) & (q >= keep[0]) & (q <= keep[1])], nz[:edge_count], nz[-edge_count:], nz.size
+
+
+@pytest.mark.parametrize("comp, cls, theta, keep", [
+    (("piecewise_linear", "cross_entropy", 2.0), "-", math.pi / 2, (1.4, 1e12)),   # the fast path
+    (("piecewise_linear", "cross_entropy", 2.0), "+", math.pi / 4, (0.5, 1e12)),
+    (("relu", "power", 4.0), "-", math.pi / 2, (1e-6, 1e-2)),                      # the general path
+])
+@pytest.mark.parametrize("chunk", [1024, 4099, 2**16])
+def test_stream_is_bitwise_the_plain_computation(comp, cls, theta, keep, chunk):
+    """Buffers, chunk size and the fast path change no bit: kept band (in draw order), data
+    edges and active count equal those of one draw of rng.normal mapped by qdot."""
+    from bbdlib.duality.toy_model import Composition
+    jm = JumpMap(Composition(*comp), 3.559, -1.275, cls, 0.1, theta)
+    n = 300_007
+    st = jm.stream(n, rng=np.random.default_rng(3), keep=keep, chunk=chunk)
+    kept, small, large, n_active = _stream_reference(jm, n, 3, keep)
+    np.testing.assert_array_equal(st.kept, kept)
+    np.testing.assert_array_equal(st.smallest, small)
+    np.testing.assert_array_equal(st.largest, large)
+    assert st.n_active == n_active
+
+
+def test_stream_peak_memory_is_independent_of_n():
+    """tracemalloc peak of a stream that keeps (almost) nothing: the same for 10x the inputs."""
+    import tracemalloc
+    jm = _stream_map()
+
+    def peak(n):
+        tracemalloc.start()
+        jm.stream(n, rng=2, keep=(1e9, 1e12))
+        p = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return p
+
+    p1, p2 = peak(500_000), peak(5_000_000)
+    assert p2 < 1.2 * p1 + 2**16
+
+
+# -- the importance-sampling proposal near the singular point --------------------------------
+
+def _is_map(cls="-"):
+    from bbdlib.duality.toy_model import Composition
+    return JumpMap(Composition("piecewise_linear", "cross_entropy"), 3.5, -1.25, cls, 0.1,
+                   math.pi / 2 if cls == "-" else math.pi / 4)
+
+
+def test_importance_weights_are_exact_and_unbiased():
+    """mean(w) = 1 and the weighted tail fraction P(|q̇′| > Q) equals the exact Gaussian
+    probability P(1 − γ/Q < y < 1) of the '−' class at θ₋ = π/2 (|q̇′| = γ/(1 − y)),
+    with a standard error far below that of plain draws of the same number."""
+    from scipy.stats import norm
+
+    from bbdlib.duality.jumps import ImportanceProposal
+    jm = _is_map()
+    prop = ImportanceProposal(jm, (0.9, 1.1), mix=0.5)
+    n = 400_000
+    s = prop.sample(n, rng=11)
+    assert abs(s.weights.mean() - 1.0) < 5 * s.weights.std() / math.sqrt(n)
+    assert s.weights.max() <= 1.0 / (1.0 - prop.mix) + 1e-12
+    Q = 100.0
+    f = s.weights * (s.abs_qdot > Q)
+    exact = norm.cdf((1 - jm.y_mean) / jm.y_std) - norm.cdf((1 - jm.gamma / Q - jm.y_mean) / jm.y_std)
+    se = f.std() / math.sqrt(n)
+    assert abs(f.mean() - exact) < 4 * se
+    assert se < 0.2 * math.sqrt(exact / n)            # plain Monte Carlo: sqrt(p/n)
+    # g integrates to 1 over y
+    y = np.linspace(jm.y_mean - 12 * jm.y_std, 1.5, 400_001)
+    assert np.trapezoid(prop.density(y), y) == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("cls", ["-", "+"])
+def test_weighted_mle_of_importance_samples_finds_the_tail_exponent(cls):
+    """Weighted MLE over a tail window of the importance samples against the slope of the
+    exact density (6.1) over the same window (k = 2 as |q̇′| → ∞)."""
+    import math as m
+
+    from bbdlib.duality.density import exact_density
+    from bbdlib.duality.jumps import ImportanceProposal
+    from bbdlib.powerlaw import fit_truncated_powerlaw
+    jm = _is_map(cls)
+    ys = jm.critical_point()
+    prop = ImportanceProposal(jm, (ys - 0.1, ys + 0.1), mix=0.5)
+    s = prop.sample(1_000_000, rng=5)
+    lo, hi = 10.0, 1e4
+    fit = fit_truncated_powerlaw(s.abs_qdot, lo, hi, rng=0, weights=s.weights, n_boot=100)
+    ed = exact_density(jm, np.array([lo, hi])).density
+    k_exact = -m.log(ed[1] / ed[0]) / m.log(hi / lo)
+    assert fit.n_in_range > 10_000
+    assert fit.ci_low - 0.02 <= k_exact <= fit.ci_high + 0.02
+    # plain draws of the same number put ~100x fewer samples in the window
+    plain = jm.sample(1_000_000, rng=5).abs_qdot
+    assert np.count_nonzero((plain >= lo) & (plain <= hi)) < 0.05 * fit.n_in_range
+
+
+def test_importance_proposal_bad_input():
+    from bbdlib.duality.jumps import ImportanceProposal
+    from bbdlib.duality.toy_model import Composition
+    jm = _is_map()
+    with pytest.raises(ValueError, match="band.*zero mass at the singular point"):
+        ImportanceProposal(jm, (0.5, 0.9))          # y* = 1 outside
+    with pytest.raises(ValueError, match="band.*zero mass"):
+        ImportanceProposal(jm, (1.0, 1.2))          # y* on the edge, on the inactive side
+    with pytest.raises(ValueError, match="band"):
+        ImportanceProposal(jm, (1.1, 0.9))
+    with pytest.raises(TypeError, match="band"):
+        ImportanceProposal(jm, 0.9)
+    for mix in (0.0, 1.0, -0.5, float("nan")):
+        with pytest.raises(ValueError, match="mix"):
+            ImportanceProposal(jm, (0.9, 1.1), mix=mix)
+    with pytest.raises(TypeError, match="jump_map"):
+        ImportanceProposal("map", (0.9, 1.1))
+    sig = JumpMap(Composition("sigmoid", "mse"), 1.0, 0.0, "-", 0.1, 1.0)
+    with pytest.raises(ValueError, match="activation"):
+        ImportanceProposal(sig, (-1.0, 1.0))        # no finite singular point
+    with pytest.raises(ValueError, match="n"):
+        ImportanceProposal(jm, (0.9, 1.1)).sample(0, rng=0)
