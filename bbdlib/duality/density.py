@@ -54,7 +54,8 @@ def _y_grid(jm: JumpMap, n_grid: int, n_sd: float) -> np.ndarray:
     return y[comp.active(y)]
 
 
-def exact_density(jump_map: JumpMap, q, *, n_grid: int = 100_001, n_sd: float = 12.0) -> BranchDensity:
+def exact_density(jump_map: JumpMap, q, *, n_grid: int = 100_001, n_sd: float = 12.0,
+                  y_density=None) -> BranchDensity:
     """Eq. (6.1): the density of |q̇′| at the points ``q`` (> 0), per input of the class.
 
     Parameters
@@ -67,6 +68,9 @@ def exact_density(jump_map: JumpMap, q, *, n_grid: int = 100_001, n_sd: float = 
         Points of the y grid used to locate the branches.
     n_sd : float
         The y grid covers the class mean ± n_sd standard deviations of y.
+    y_density : callable, optional
+        The density p_y(y) to use instead of the class's Gaussian (e.g. a kernel density
+        estimate of real data, :mod:`bbdlib.duality.real_data`).
 
     Returns
     -------
@@ -80,7 +84,8 @@ def exact_density(jump_map: JumpMap, q, *, n_grid: int = 100_001, n_sd: float = 
     n_grid = check_int("n_grid", n_grid, minimum=101)
     n_sd = check_real("n_sd", n_sd, low=1.0)
     y = _y_grid(jm, n_grid, n_sd)
-    return branch_density(jm.qdot_of_y, jm.dqdot_dy, q, mean=jm.y_mean, std=jm.y_std, grid=y)
+    return branch_density(jm.qdot_of_y, jm.dqdot_dy, q, mean=jm.y_mean, std=jm.y_std, grid=y,
+                          pdf=y_density)
 
 
 @dataclass(frozen=True)

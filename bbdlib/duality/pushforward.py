@@ -159,7 +159,8 @@ class BranchDensity:
 
 
 def branch_density(q_of_x: Callable, dq_dx: Callable, points, *, mean: float, std: float,
-                   grid, signed: bool = False, n_newton: int = 3) -> BranchDensity:
+                   grid, signed: bool = False, n_newton: int = 3,
+                   pdf: Callable | None = None) -> BranchDensity:
     """Point density of q(x), x ~ N(mean, std²), summed over branches: eqs. (3.12)–(3.13), (6.1).
 
     The monotone branches are the runs of ``grid`` on which sign q and sign d|q|/dx are
@@ -181,6 +182,10 @@ def branch_density(q_of_x: Callable, dq_dx: Callable, points, *, mean: float, st
         ``False``: the density of |q| (both signs of q summed); ``True``: the density of q.
     n_newton : int
         Newton steps per root.
+    pdf : callable, optional
+        The input density p(x) to use instead of N(mean, std²) (e.g. a kernel density
+        estimate of real data); vectorised, NaN in → NaN out.  ``mean`` and ``std`` are
+        then only validated.
 
     Returns
     -------
@@ -197,6 +202,8 @@ def branch_density(q_of_x: Callable, dq_dx: Callable, points, *, mean: float, st
     mean, std = _check_gaussian(mean, std)
     x = check_array("grid", grid, ndim=1)
     n_newton = check_int("n_newton", n_newton, minimum=0)
+    if pdf is not None:
+        pdf = _check_map("pdf", pdf)
     u = np.log(np.abs(points))
     dens, xs_b, jacs = [], [], []
     if x.size >= 2:
@@ -233,7 +240,7 @@ def branch_density(q_of_x: Callable, dq_dx: Callable, points, *, mean: float, st
             jac = np.full(u.shape, np.nan)
             with np.errstate(divide="ignore"):
                 jac[inside] = 1.0 / np.abs(dq_dx(xi))
-            px = gaussian_pdf(xb, mean, std)
+            px = gaussian_pdf(xb, mean, std) if pdf is None else np.asarray(pdf(xb), dtype=float)
             dens.append(np.where(inside, px * jac, 0.0))
             xs_b.append(xb)
             jacs.append(jac)
