@@ -20,16 +20,22 @@ import numpy as np
 
 from bbdlib.bulk_boundary import energy as E
 from bbdlib.bulk_boundary.drives import ConstantDrive, DriveBatch, OscillatingDrive, SampleStream
-from bbdlib.bulk_boundary.integrator import Trajectory, integrate, local_error_estimate
+from bbdlib.bulk_boundary.integrator import (
+    Refinement,
+    Trajectory,
+    integrate,
+    local_error_estimate,
+    refinement_check,
+)
 from bbdlib.bulk_boundary.kinematics import _kinematics
 from bbdlib.bulk_boundary.network import Network
 from bbdlib.numerics import cumulative_integral, fit_order, time_derivative
 from bbdlib.validate import check_choice, check_generator, check_int, check_real
 
 __all__ = ["demo_problem", "Residuals", "residuals", "convergence", "StudyRow", "study", "residual_table",
-           "worst_ratio", "fitted_orders", "global_balance_residual", "describe_probe", "OutputSector",
-           "output_sector", "ProbeBudget", "probe_budget", "probe_budgets",
-           "OffshellIdentities", "offshell_identities"]
+           "worst_ratio", "fitted_orders", "study_refinement", "global_balance_residual", "describe_probe",
+           "OutputSector", "output_sector", "ProbeBudget", "probe_budget", "probe_budgets",
+           "OffshellIdentities", "offshell_identities", "DwellBudget", "dwell_budget"]
 
 
 def demo_problem(widths, activation="tanh", loss="mse", *, drive="fixed", rng=0, weight_scale=1.0,
@@ -357,6 +363,43 @@ def worst_ratio(rows: list[StudyRow], key: str, *, methods=("cs2", "cs4"), drive
     if not vals:
         raise ValueError(f"no finite {key!r} residual in the selected rows")
     return float(max(vals))
+
+
+def study_refinement(rows: list[StudyRow], key: str, *, methods=("cs2", "cs4"), drives=None) -> Refinement:
+    """The step-refinement rule (:func:`~bbdlib.bulk_boundary.integrator.refinement_check`) on one residual of a study.
+
+    Every selected (configuration, method) row is one case; its residual ``key`` at the study's
+    three steps ``h, h/2, h/4`` is judged against the order of its integrator.
+
+    Parameters
+    ----------
+    rows : list of StudyRow
+        A :func:`study`.
+    key : str
+        A field of :class:`Residuals` (``"input"``, ``"bulk"``, ``"output"``, ``"eq19"``,
+        ``"sum_rule"``, ``"sum_rule_legendre"``).
+    methods : sequence of str
+        Integrators to include.
+    drives : sequence of str, optional
+        Drives to include (default all).
+
+    Returns
+    -------
+    Refinement
+        One case per selected row (rows where ``key`` is NaN, e.g. no bulk, are skipped).
+
+    Raises
+    ------
+    ValueError
+        If no selected row has a finite ``key`` residual.
+    """
+    sel = [row for row in rows if row.method in methods and (drives is None or row.drive in drives)
+           and not np.isnan(getattr(row.res[0], key))]
+    if not sel:
+        raise ValueError(f"no finite {key!r} residual in the selected rows")
+    steps = np.array([[r.h for r in row.res] for row in sel]).T
+    res = np.array([[getattr(r, key) for r in row.res] for row in sel]).T
+    return refinement_check(steps, res, [row.method for row in sel])
 
 
 def fitted_orders(rows: list[StudyRow], key: str, method: str) -> np.ndarray:
@@ -706,3 +749,120 @@ def offshell_identities(net, *, gamma: float, rng=0, amplitude: float = 0.5, eps
     # how far off shell: size of the 𝓔 terms relative to ė
     out["offshell_size"] = float(np.max(np.abs(E_z(2 if M > 2 else 1, False))))
     return OffshellIdentities(**out)
+
+
+@dataclass(frozen=True)
+class DwellBudget:
+    """Site-by-site energy budget of a run on a piecewise-constant sample stream (:func:`dwell_budget`).
+
+    Between two switches of the stream the drive is fixed, so every site obeys its continuity
+    equation (21), (26) or (31) of [A] with no boundary source (``K^in = K^out = 0``); the data
+    enter only at the switches, where the site energies jump.
+
+    Attributes
+    ----------
+    h : float
+        The step of the run.
+    n_dwells : int
+        Number of whole dwells evaluated.
+    residual : numpy.ndarray, shape (M,)
+        Per site layer ``m = 1..M``: the largest relative continuity residual
+        ``|ė - rhs| / max_t(|ė| + Σ|terms|)`` over its sites, the dwells and their interior
+        samples, with ``ė`` measured by sixth-order differences.
+    closure : numpy.ndarray, shape (M,)
+        Per site layer: the largest integrated per-site budget error over a dwell,
+        ``|Δe_i - ∫(-γD_i + ΣJ_in - ΣJ_out) dt|``, relative to the largest
+        ``∫(|γD_i| + |ΣJ_in| + |ΣJ_out|) dt`` of the layer in that dwell.
+    dissipation : numpy.ndarray, shape (M,)
+        ``∫γΣ_i D_{i,m} dt`` over the dwell interiors, per layer.
+    flux : numpy.ndarray, shape (M - 1,)
+        ``∫Σ J_{(·,m)→(·,m+1)} dt`` over the dwell interiors.
+    switch_energy : float
+        The change of ``Σe`` across the switches (from the last interior sample of a dwell to the
+        first of the next), summed over the run: the energy the new samples bring in.
+    """
+
+    h: float
+    n_dwells: int
+    residual: np.ndarray
+    closure: np.ndarray
+    dissipation: np.ndarray
+    flux: np.ndarray
+    switch_energy: float
+
+
+def dwell_budget(traj: Trajectory) -> DwellBudget:
+    """Per-site continuity and energy budget of a run on an abrupt sample stream, dwell by dwell.
+
+    The run must be saved at every step, start at a switch of its
+    :class:`~bbdlib.bulk_boundary.drives.SampleStream` (``ramp = 0``) and span whole dwells of
+    ``dwell / h >= 8`` steps.  In each dwell the samples strictly inside it are kept (the states at
+    the switching times carry a half kick of the neighbouring sample's force); they are a
+    trajectory of the scheme under the fixed pair of that dwell, and are evaluated together, one
+    dwell per replica, with that pair as a :class:`~bbdlib.bulk_boundary.drives.ConstantDrive`.
+
+    Parameters
+    ----------
+    traj : Trajectory
+        The run (one replica).
+
+    Returns
+    -------
+    DwellBudget
+
+    Raises
+    ------
+    TypeError
+        If ``traj`` is not a single trajectory on a ``SampleStream``.
+    ValueError
+        If the stream is smoothed, the run is not saved at every step, does not start at a
+        switch or does not span whole dwells of at least 8 steps.
+    """
+    if not isinstance(traj, Trajectory) or traj.n_replicas is not None:
+        raise TypeError("traj must be a single bbdlib.bulk_boundary.integrator.Trajectory")
+    stream = traj.drive
+    if not isinstance(stream, SampleStream):
+        raise TypeError("traj.drive must be a SampleStream")
+    if stream.ramp != 0.0:
+        raise ValueError(f"dwell_budget needs an abrupt stream (ramp = 0), got ramp = {stream.ramp:g}")
+    spd_f = stream.dwell / traj.h
+    spd = int(round(spd_f))
+    if abs(spd_f - spd) > 1e-9 * spd_f or spd < 8:
+        raise ValueError(f"dwell / h must be an integer >= 8, got {spd_f:g}")
+    dt = np.diff(traj.t)
+    if not np.allclose(dt, traj.h, rtol=1e-9, atol=0.0):
+        raise ValueError("traj must be saved at every step (save_every = 1)")
+    k0_f = traj.t[0] / stream.dwell
+    k0 = int(round(k0_f))
+    if abs(k0_f - k0) > 1e-9 * max(1.0, abs(k0_f)):
+        raise ValueError(f"traj must start at a switch of the stream (t0 = k·dwell), got t0 = {traj.t[0]:g}")
+    n_dw = (len(traj) - 1) // spd
+    if n_dw < 1 or (len(traj) - 1) % spd:
+        raise ValueError(f"traj must span whole dwells of {spd} steps, got {len(traj) - 1} steps")
+    net = traj.net
+    M = net.depth
+    # samples 1 .. spd-1 of each dwell: shape (spd - 1, n_dw, P)
+    idx = np.arange(n_dw)[None, :] * spd + np.arange(1, spd)[:, None]
+    theta, v = traj.theta[idx], traj.v[idx]
+    n_s = stream.Xs.shape[0]
+    drives = DriveBatch([ConstantDrive(stream.Xs[(k0 + d) % n_s], stream.Ys[(k0 + d) % n_s]) for d in range(n_dw)])
+    tau = traj.h * np.arange(1, spd)
+    kin = _kinematics(net, traj.gamma, drives, tau, theta, v)
+    f = E.site_fields(kin)
+    ed = E.measured_rate(f)
+    rhs = E.continuity_rhs(kin, f, output="corrected")
+    residual, closure, diss, flux = [], [], [], []
+    for m in range(1, M + 1):
+        terms = [kin.gamma * f.D[m], f.j_in[m], f.j_out[m]]
+        residual.append(E.relative_residual(ed[m], rhs[m], terms))
+        integ = cumulative_integral(tau, rhs[m])[-1]                                  # (n_dw, N_m)
+        thr = cumulative_integral(tau, sum(np.abs(x) for x in terms))[-1]
+        gap = np.abs(f.e[m][-1] - f.e[m][0] - integ)
+        closure.append(float(np.max(np.max(gap, axis=-1) / np.maximum(np.max(thr, axis=-1), 1e-300))))
+        diss.append(float(cumulative_integral(tau, kin.gamma * f.D[m].sum(-1))[-1].sum()))
+        if m < M:
+            flux.append(float(cumulative_integral(tau, f.j_out[m].sum(-1))[-1].sum()))
+    total = sum(f.e[m].sum(-1) for m in range(1, M + 1))                               # (spd - 1, n_dw)
+    switch = float(np.sum(total[0, 1:] - total[-1, :-1])) if n_dw > 1 else 0.0
+    return DwellBudget(h=float(traj.h), n_dwells=n_dw, residual=np.array(residual), closure=np.array(closure),
+                       dissipation=np.array(diss), flux=np.array(flux), switch_energy=switch)

@@ -49,11 +49,12 @@ import numpy as np
 
 from bbdlib.bulk_boundary.drives import Drive, DriveBatch
 from bbdlib.bulk_boundary.network import Network
-from bbdlib.validate import check_choice, check_int, check_real
+from bbdlib.validate import check_array, check_choice, check_int, check_real
 
 __all__ = [
     "Scheme", "SCHEMES", "METHODS", "ORDERS", "GRADIENTS", "Trajectory", "LossGradient",
     "integrate", "iter_integrate", "step_map", "local_error_estimate",
+    "ORDER_ALLOWANCE", "RICHARDSON_MULTIPLE", "Refinement", "refinement_check",
 ]
 
 
@@ -476,3 +477,169 @@ def local_error_estimate(traj: Trajectory, *, n_probe: int = 8, refine: int = 16
         size = np.sqrt(np.sum((q2 - traj.theta[k]) ** 2) + np.sum((v2 - traj.v[k]) ** 2))
         worst = max(worst, err / size)
     return float(worst)
+
+
+# --------------------------------------------------------------------------- step refinement
+#: How far below the scheme's order an observed convergence order may lie (and above its order + 2
+#: for a symmetric scheme, + 1 otherwise) for a residual to count as the integrator's error
+#: (:func:`refinement_check`).
+ORDER_ALLOWANCE: float = 0.5
+#: The largest residual at step ``h``, in units of its Richardson error estimate, that
+#: :func:`refinement_check` accepts (a holding identity leaves about 1).
+RICHARDSON_MULTIPLE: float = 10.0
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """Verdict of :func:`refinement_check` on residuals measured at successively refined steps.
+
+    Attributes
+    ----------
+    methods : tuple of str
+        The scheme of each case (a key of :data:`SCHEMES`).
+    order : numpy.ndarray, shape (C,)
+        The documented order ``p`` of each case's scheme.
+    steps : numpy.ndarray, shape (L, C)
+        Step sizes, coarsest first.
+    residuals : numpy.ndarray, shape (L, C)
+        The residuals at those steps.
+    observed_order : numpy.ndarray, shape (C,)
+        Least-squares slope of ``log r`` against ``log h`` over all ``L`` steps.
+    order_window : numpy.ndarray, shape (C, 2)
+        The accepted range of ``observed_order``: ``[p - a, p + 2 + a]`` for a symmetric
+        scheme, ``[p - a, p + 1 + a]`` otherwise (``a`` = ``order_allowance``).
+    richardson : numpy.ndarray, shape (C,)
+        Richardson estimate of the discretisation error of the residual at the coarsest step,
+        ``|r(h) - r(h/q)| / (1 - q^{-p})`` from the two coarsest steps (``q = h / h_2``).
+    ratio : numpy.ndarray, shape (C,)
+        ``r(h) / richardson``: about 1 when the residual is the integrator's error.
+    order_allowance, multiple : float
+        The rule's constants (:data:`ORDER_ALLOWANCE`, :data:`RICHARDSON_MULTIPLE`).
+    holds : numpy.ndarray of bool, shape (C,)
+        Both conditions, case by case.
+    """
+
+    methods: tuple
+    order: np.ndarray
+    steps: np.ndarray
+    residuals: np.ndarray
+    observed_order: np.ndarray
+    order_window: np.ndarray
+    richardson: np.ndarray
+    ratio: np.ndarray
+    order_allowance: float
+    multiple: float
+    holds: np.ndarray
+
+    @property
+    def all_hold(self) -> bool:
+        """Whether every case passes the rule."""
+        return bool(np.all(self.holds))
+
+    @property
+    def worst_ratio(self) -> float:
+        """The largest ``r(h) / richardson`` over the cases."""
+        return float(np.max(self.ratio))
+
+    @property
+    def tolerance(self) -> np.ndarray:
+        """Per case, the residual the rule accepts at the coarsest step, ``multiple × richardson``;
+        zero for a case whose observed order lies outside its window (no tolerance is granted to a
+        residual that does not converge like the integrator's error)."""
+        in_window = (self.observed_order >= self.order_window[:, 0]) & (self.observed_order <= self.order_window[:, 1])
+        return np.where(in_window, self.multiple * self.richardson, 0.0)
+
+    def summary(self) -> str:
+        """One line: observed orders, Richardson ratios and how many cases pass."""
+        parts = []
+        for m in dict.fromkeys(self.methods):
+            sel = np.array([x == m for x in self.methods])
+            o, r = self.observed_order[sel], self.ratio[sel]
+            parts.append(f"{m} (order {SCHEMES[m].order}): observed orders {o.min():.2f}–{o.max():.2f}, "
+                         f"r(h)/Richardson {r.min():.2f}–{r.max():.2f}")
+        return (f"{'; '.join(parts)}; {int(np.sum(self.holds))} of {self.holds.size} cases pass "
+                f"(window p − {self.order_allowance:g} … p + 2 + {self.order_allowance:g}, "
+                f"ratio ≤ {self.multiple:g})")
+
+
+def refinement_check(steps, residuals, method, *, order_allowance: float = ORDER_ALLOWANCE,
+                     multiple: float = RICHARDSON_MULTIPLE) -> Refinement:
+    """The book's one rule for the residual of an identity that holds exactly in the continuum.
+
+    Along a trajectory integrated with step ``h`` by a scheme of order ``p``, such a residual is a
+    discretisation error: ``r(h) ≈ C h^p``.  Measured at successively refined steps
+    ``h > h_2 > ...`` (at least two), it passes when
+
+    (a) its observed order (least-squares slope of ``log r`` against ``log h``) lies in
+        ``[p - a, p + 2 + a]`` for a symmetric scheme (whose error expansion has only the powers
+        ``h^p, h^{p+2}, ...``, so a small leading coefficient can raise the observed order up to
+        ``p + 2``), ``[p - a, p + 1 + a]`` otherwise, ``a = order_allowance``; and
+    (b) the residual at the coarsest step is at most ``multiple`` times its Richardson error
+        estimate ``E(h) = |r(h) - r(h_2)| / (1 - (h_2/h)^p)``.
+
+    An identity that holds leaves ``r(h) / E(h) ≈ 1`` and the observed order ``p``; one that
+    fails leaves a residual that tends to a non-zero limit, so that ``r(h) - r(h_2) → 0`` and the
+    observed order → 0.  The rule is scale-free: it needs no estimate of the size of the
+    integrator's error, only how the residual responds to refining the step.  ``p`` and the
+    symmetry are the ones each scheme declares in :data:`SCHEMES`.
+
+    Parameters
+    ----------
+    steps : array_like, shape (L,) or (L, C)
+        Step sizes, strictly decreasing along axis 0 (``L >= 2``); one column per case, or one
+        sequence shared by all cases.
+    residuals : array_like, shape (L,) or (L, C)
+        Positive finite residuals at those steps.
+    method : str or sequence of str
+        The scheme (a key of :data:`SCHEMES`), one for all cases or one per case.
+    order_allowance : float
+        ``a`` above (default :data:`ORDER_ALLOWANCE`).
+    multiple : float
+        The largest accepted ``r(h) / E(h)`` (default :data:`RICHARDSON_MULTIPLE`).
+
+    Returns
+    -------
+    Refinement
+
+    Raises
+    ------
+    ValueError
+        For fewer than two steps, steps that do not decrease, non-positive or non-finite
+        residuals, shapes that disagree, or an unknown method.
+    """
+    r = check_array("residuals", residuals)
+    if r.ndim == 1:
+        r = r[:, None]
+    if r.ndim != 2 or r.shape[0] < 2 or r.shape[1] < 1:
+        raise ValueError(f"residuals must have shape (L, C) with L >= 2 steps, got {np.shape(residuals)}")
+    if not np.all(np.isfinite(r)) or np.any(r <= 0):
+        raise ValueError("residuals must be positive and finite (a zero residual has no order)")
+    h = check_array("steps", steps)
+    if h.ndim == 1:
+        h = np.broadcast_to(h[:, None], r.shape)
+    if h.shape != r.shape:
+        raise ValueError(f"steps must have shape {r.shape[:1]} or {r.shape}, got {np.shape(steps)}")
+    if not np.all(np.isfinite(h)) or np.any(h <= 0) or np.any(np.diff(h, axis=0) >= 0):
+        raise ValueError("steps must be positive, finite and strictly decreasing (coarsest first)")
+    C = r.shape[1]
+    methods = (method,) * C if isinstance(method, str) else tuple(method)
+    if len(methods) != C:
+        raise ValueError(f"method must name one scheme or one per case ({C}), got {len(methods)}")
+    for m in methods:
+        check_choice("method", m, METHODS)
+    a = check_real("order_allowance", order_allowance, low=0.0, low_inclusive=False)
+    K = check_real("multiple", multiple, low=1.0)
+    p = np.array([SCHEMES[m].order for m in methods], dtype=float)
+    up = np.array([2.0 if SCHEMES[m].symmetric else 1.0 for m in methods])
+    logh, logr = np.log(h), np.log(r)
+    dh = logh - logh.mean(axis=0)
+    observed = np.sum(dh * (logr - logr.mean(axis=0)), axis=0) / np.sum(dh**2, axis=0)
+    window = np.stack([p - a, p + up + a], axis=-1)
+    q = h[0] / h[1]
+    richardson = np.abs(r[0] - r[1]) / (1.0 - q ** (-p))
+    with np.errstate(divide="ignore"):
+        ratio = np.where(richardson > 0, r[0] / np.where(richardson > 0, richardson, 1.0), np.inf)
+    holds = (observed >= window[:, 0]) & (observed <= window[:, 1]) & (ratio <= K)
+    return Refinement(methods=methods, order=p, steps=np.array(h), residuals=r, observed_order=observed,
+                      order_window=window, richardson=richardson, ratio=ratio, order_allowance=a, multiple=K,
+                      holds=holds)
