@@ -26,7 +26,11 @@ scheduler's ``allowed-failures``), and a task that still cannot finish is record
 ``python -m bbdlib.book.sweep robustness --out FILE`` sweeps every chapter that has a
 ``seed`` parameter over seeds (other parameters at their defaults), lists the others as
 deterministic, and writes every claim's outcome at every seed and its hold rate to FILE
-(``make robustness``: ``_build/robustness.json``).
+(``make robustness``: ``_build/robustness.json``).  With ``--book _build`` the point at a
+chapter's defaults is taken from the book build's run when that build provably ran the same
+source (:func:`book_run`), and the runs start longest first by the build's execution times
+(:func:`longest_first`); ``--sweep`` adds sweeps run on the same cluster (the k(n) map of
+chapter II.8, read by :func:`kn_map`).  Every run records its wall, CPU and kernel seconds.
 """
 from __future__ import annotations
 
