@@ -114,12 +114,13 @@ pdf: $(STAMP)
 # chapter's defaults is taken from the book build in $(BUILD) when that build ran the same source
 # (else it is run); runs start longest first. If a built book is there, it is re-rendered from its
 # execution cache so the scorecard shows every claim's seed hold rate and the Sweeps page the map.
+# KN_POWERS= (empty) leaves the map out (the Sweeps page then says how to produce it).
 ROBUSTNESS_SEEDS ?= 0..4
 KN_POWERS ?= 5.0,7.0,9.0,10.0,11.0,12.0
 robustness: $(STAMP)
 	rm -rf $(BUILD)/robustness $(BUILD)/robustness.json $(BUILD)/kn
 	$(BIN)/python -m bbdlib.book.sweep robustness --out $(BUILD)/robustness.json --seeds $(ROBUSTNESS_SEEDS) \
-	  --book $(BUILD) --sweep chapters/duality/08-power-law-sweep.md n_power $(KN_POWERS) $(BUILD)/kn
+	  --book $(BUILD) $(if $(KN_POWERS),--sweep chapters/duality/08-power-law-sweep.md n_power $(KN_POWERS) $(BUILD)/kn)
 	@if [ -f $(BUILD)/html/index.html ] && [ -d $(BUILD)/.jupyter_cache ]; then \
 	  BBD_CLAIMS_DIR=$(abspath $(BUILD))/claims $(BIN)/jupyter-book build . --path-output . -W -n --keep-going && \
 	  $(BIN)/python -m bbdlib.book.notebooks write --cache $(BUILD)/.jupyter_cache --html $(BUILD)/html $(ALL_CHAPTERS); \

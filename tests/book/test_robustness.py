@@ -123,3 +123,17 @@ def test_longest_first_orders_by_the_estimates():
     order = sw.longest_first(jobs, {Path("/c/a.md"): 5.0, Path("/c/b.md"): 50.0})
     assert [j.id for _, j in order] == ["b0", "b1", "a0", "a1", "c0", "c1"]
     assert sw.longest_first(jobs, None) == jobs
+
+
+def test_robustness_command_checks_every_sweep_before_any_run(tmp_path, monkeypatch, capsys):
+    def no_cluster(*a, **k):
+        raise AssertionError("a cluster was started")
+
+    monkeypatch.setattr(sw, "_client", no_cluster)
+    out = tmp_path / "rb.json"
+    argv = ["robustness", "--out", str(out), "--book", str(tmp_path / "no-build"), str(FAST)]
+    assert sw.main([*argv, "--sweep", str(FAST), "nope", "1,2", str(tmp_path / "map")]) == 2
+    assert "'nope'" in capsys.readouterr().err
+    assert sw.main([*argv, "--sweep", str(FAST), "n_plot", "400,3", str(tmp_path / "map")]) == 2
+    assert "n_plot" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "map").exists()
