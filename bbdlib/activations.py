@@ -145,7 +145,7 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
-def activation(name: str, *, smooth: bool = False) -> Activation:
+def activation(name: str, *, smooth: bool = False, argument: str = "name") -> Activation:
     """The :class:`Activation` called ``name``.
 
     Parameters
@@ -155,6 +155,9 @@ def activation(name: str, *, smooth: bool = False) -> Activation:
     smooth : bool
         Require a C² activation (σ″ defined everywhere); ReLU is then refused with the
         reason.
+    argument : str
+        The name of the caller's parameter that holds ``name``, used in the error message
+        (a function taking ``activation=...`` passes ``argument="activation"``).
 
     Returns
     -------
@@ -165,11 +168,11 @@ def activation(name: str, *, smooth: bool = False) -> Activation:
     ValueError
         For an unknown name, or a non-smooth activation when ``smooth`` is set.
     """
-    check_choice("activation", name, ACTIVATIONS)
+    check_choice(argument, name, ACTIVATIONS)
     act = ACTIVATIONS[name]
     if smooth and not act.smooth:
         raise ValueError(
-            f"activation {name!r} is not supported here: σ'' is a Dirac delta, so the currents "
+            f"{argument} = {name!r} is not supported here: σ'' is a Dirac delta, so the currents "
             "(13)/(22) of [A] (which contain ∂²_t σ(z)) are undefined at the kink; use 'softplus' "
             "(a smooth ReLU)")
     return act

@@ -33,8 +33,12 @@ def test_relu_is_refused_where_smoothness_is_needed():
 
 
 def test_unknown_activation_names_the_parameter():
-    with pytest.raises(ValueError, match="activation"):
+    with pytest.raises(ValueError, match="^name must be one of"):
         activation("gelu")
+    with pytest.raises(ValueError, match="^name must be one of"):
+        activation(name="gelu")
+    with pytest.raises(ValueError, match="^activation must be one of"):
+        activation("gelu", argument="activation")
 
 
 def test_sigmoid_takes_array_likes():

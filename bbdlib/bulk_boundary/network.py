@@ -124,7 +124,7 @@ class Network:
             raise ValueError(
                 f"widths must list at least 3 layers (input, >=1 hidden, output) so that M >= 2; got {widths}"
             )
-        object.__setattr__(self, "_sigma", activation(self.activation, smooth=True))
+        object.__setattr__(self, "_sigma", activation(self.activation, smooth=True, argument="activation"))
         loss_functions(self.loss)
         object.__setattr__(self, "widths", widths)
         sl, off = [], 0

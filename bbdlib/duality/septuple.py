@@ -63,7 +63,7 @@ __all__ = [
 
 def _act(name: str) -> tuple[Callable, Callable]:
     """(σ, σ′) of the activation ``name`` of :mod:`bbdlib.activations` (validates the name)."""
-    act = _activation(name)
+    act = _activation(name, argument="activation")
     return act.f, act.d1
 
 
