@@ -20,6 +20,7 @@ Public API (stable; other chapters import it):
 
 - ``fit_truncated_powerlaw(x, x_min, x_max, *, rng, n_boot=200, level=0.95, weights=None) -> PowerLawFit``
 - ``ks_distance(x, k, x_min, x_max, *, weights=None) -> float``
+- ``mle_exponent(x, x_min, x_max, *, weights=None) -> float`` (the exponent without the bootstrap)
 - ``sample_truncated_powerlaw(k, x_min, x_max, size, *, rng) -> ndarray``
 - ``truncated_powerlaw_pdf(x, k, x_min, x_max) -> ndarray``
 - ``truncated_powerlaw_moment(m, k, x_min, x_max) -> float``
@@ -59,6 +60,7 @@ __all__ = [
     "truncated_powerlaw_moment",
     "log_binned_density",
     "ks_distance",
+    "mle_exponent",
     "EXACT_BOOTSTRAP_MAX",
 ]
 
@@ -185,21 +187,7 @@ def fit_truncated_powerlaw(
     rng = check_generator("rng", rng)
     n_boot = check_int("n_boot", n_boot, minimum=20)
     level = check_real("level", level, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
-    wts = _check_weights(weights, x)
-    sel = (x >= x_min) & (x <= x_max)
-    inside = x[sel]
-    n = inside.size
-    if n < 10:
-        raise ValueError(f"x has only {n} samples inside [x_min, x_max] = [{x_min}, {x_max}]; need >= 10")
-    if inside.min() == inside.max():
-        raise ValueError(f"x is constant ({inside[0]}) inside [x_min, x_max] = [{x_min}, {x_max}]: "
-                         "a power-law fit needs samples that spread over the range")
-    L = math.log(x_max / x_min)
-    t = np.log(inside / x_min)
-    wv = np.ones(n) if wts is None else wts[sel]
-    if not wv.sum() > 0:
-        raise ValueError("weights must have a positive sum inside [x_min, x_max]")
-    mean_t = float(np.dot(wv, t) / wv.sum())
+    n, L, t, wv, mean_t = _sufficient_statistic(x, x_min, x_max, weights)
     k = _k_from_mean_t(mean_t, L)
     if n <= EXACT_BOOTSTRAP_MAX:
         boot = np.empty(n_boot)
@@ -252,6 +240,48 @@ def _bin_index(edges: np.ndarray, t: np.ndarray, L: float) -> np.ndarray:
             break
         idx = idx - down + up
     return np.clip(idx, 0, nb - 1)
+
+
+def _sufficient_statistic(x: np.ndarray, x_min: float, x_max: float, weights):
+    """(n inside, L, t of the samples inside, their weights, the (weighted) mean of t)."""
+    wts = _check_weights(weights, x)
+    sel = (x >= x_min) & (x <= x_max)
+    inside = x[sel]
+    n = inside.size
+    if n < 10:
+        raise ValueError(f"x has only {n} samples inside [x_min, x_max] = [{x_min}, {x_max}]; need >= 10")
+    if inside.min() == inside.max():
+        raise ValueError(f"x is constant ({inside[0]}) inside [x_min, x_max] = [{x_min}, {x_max}]: "
+                         "a power-law fit needs samples that spread over the range")
+    L = math.log(x_max / x_min)
+    t = np.log(inside / x_min)
+    wv = np.ones(n) if wts is None else wts[sel]
+    if not wv.sum() > 0:
+        raise ValueError("weights must have a positive sum inside [x_min, x_max]")
+    return n, L, t, wv, float(np.dot(wv, t) / wv.sum())
+
+
+def mle_exponent(x, x_min: float, x_max: float, *, weights=None) -> float:
+    """The maximum-likelihood exponent of :func:`fit_truncated_powerlaw` alone, without the
+    bootstrap (the same float: the root of mean(t) = L h(cL), module docstring).
+
+    Parameters
+    ----------
+    x : array_like
+        Raw samples (values outside the range are ignored).
+    x_min, x_max : float
+        The range, 0 < x_min < x_max.
+    weights : array_like, optional
+        Importance weights, one per sample.
+
+    Returns
+    -------
+    float
+    """
+    x = check_array("x", x).ravel()
+    x_min, x_max = _check_range(x_min, x_max)
+    _, L, _, _, mean_t = _sufficient_statistic(x, x_min, x_max, weights)
+    return float(_k_from_mean_t(mean_t, L))
 
 
 def _check_weights(weights, x: np.ndarray) -> np.ndarray | None:

@@ -204,3 +204,18 @@ def test_binned_bootstrap_interval_is_unchanged_by_the_bin_index():
     finally:
         pl._bin_index = orig
     assert a == b
+
+
+@pytest.mark.parametrize("n", [5_000, 200_000])
+def test_mle_exponent_is_the_fits_exponent(n):
+    """mle_exponent is fit_truncated_powerlaw's k without the bootstrap: the same float."""
+    from bbdlib.powerlaw import mle_exponent
+    x = sample_truncated_powerlaw(0.7, 1.0, 1e4, n, rng=6)
+    w = np.linspace(0.5, 1.5, n)
+    assert mle_exponent(x, 2.0, 5e3) == fit_truncated_powerlaw(x, 2.0, 5e3, rng=0, n_boot=20).k
+    assert mle_exponent(x, 2.0, 5e3, weights=w) == fit_truncated_powerlaw(x, 2.0, 5e3, rng=0, n_boot=20,
+                                                                          weights=w).k
+    with pytest.raises(ValueError, match="x_max"):
+        mle_exponent(x, 5.0, 2.0)
+    with pytest.raises(ValueError, match="weights"):
+        mle_exponent(x, 2.0, 5e3, weights=np.ones(3))

@@ -15,7 +15,12 @@ them again.
 """
 from __future__ import annotations
 
+import copy
 import math
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,8 +39,10 @@ from bbdlib.validate import check_choice, check_generator, check_int, check_real
 __all__ = ["FIGURES", "PAPER_K", "WINDOW_RULES", "ClassResult", "FigureResult",
            "figure_composition", "linear_least_squares", "run_experiment", "analyse_class",
            "slope_allowance", "JumpComparison", "compare_actual_and_potential_jumps",
-           "plot_experiment", "plot_figure", "MIN_DECADES", "WINDOW_TOL", "experiment_rng",
-           "jacobian_exponent", "jacobian_is_exact", "branch_jacobian", "exponent_claim_values"]
+           "plot_experiment", "plot_figure", "run_experiments", "ExperimentBatch", "MIN_DECADES",
+           "WINDOW_TOL", "experiment_rng",
+           "jacobian_exponent", "jacobian_is_exact", "branch_jacobian", "exponent_claim_values",
+           "format_k"]
 
 #: Figure number -> (activation, loss, n) as described in the text of Sec. 7 of [B]
 FIGURES = {
@@ -77,6 +84,28 @@ def experiment_rng(seed: int, comp: Composition) -> np.random.Generator:
     act = {"sigmoid": 1, "relu": 2, "piecewise_linear": 3}[comp.activation]
     loss = {"mse": 1, "cross_entropy": 2, "power": 3}[comp.loss]
     return np.random.default_rng([seed, act, loss, int(round(100 * comp.n))])
+
+
+def format_k(value: float, digits: int = 3, *, missing: str = "—") -> str:
+    """An exponent as text with ``digits`` decimals, never "-0.000" (a rounded zero has no sign).
+
+    Parameters
+    ----------
+    value : float
+    digits : int
+        Decimals (>= 0).
+    missing : str
+        The text for NaN.
+
+    Returns
+    -------
+    str
+    """
+    digits = check_int("digits", digits, minimum=0)
+    if not math.isfinite(float(value)):
+        return missing
+    text = f"{float(value):.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0.0 else text
 
 
 def _stream(jump_map: JumpMap, n: int, *, rng: np.random.Generator, keep: tuple[float, float]) -> StreamedJumps:
@@ -281,9 +310,9 @@ class ClassResult:
         """
         if self.fit is None:
             return missing
-        text = f"{self.fit.k:.{digits}f}"
+        text = format_k(self.fit.k, digits)
         if interval:
-            text += f" [{self.fit.ci_low:.{digits}f}, {self.fit.ci_high:.{digits}f}]"
+            text += f" [{format_k(self.fit.ci_low, digits)}, {format_k(self.fit.ci_high, digits)}]"
         return text
 
 
@@ -514,6 +543,74 @@ def run_experiment(comp: Composition, *, gamma: float, n_samples: int, steps: in
     return FigureResult(label or comp.label, comp, gamma, w, b, acc, tr, classes, note)
 
 
+def _timed_experiment(kwargs: dict) -> tuple:
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = run_experiment(**kwargs)
+    return res, time.perf_counter() - t0, time.process_time() - c0
+
+
+@dataclass(frozen=True)
+class ExperimentBatch:
+    """Results of :func:`run_experiments`.
+
+    Attributes
+    ----------
+    results : dict
+        ``{key: FigureResult}`` in the order of the jobs.
+    wall, cpu : dict
+        ``{key: seconds}``: wall-clock and CPU time of each experiment in its process.
+    workers : int
+        The number of processes used.
+    """
+
+    results: dict
+    wall: dict
+    cpu: dict
+    workers: int
+
+
+def run_experiments(jobs: dict, *, workers: int = 1) -> ExperimentBatch:
+    """:func:`run_experiment` for every job, in up to ``workers`` processes.
+
+    Each experiment draws only from its own generator (e.g.
+    :func:`experiment_rng`), so the results are bitwise the same for any number of
+    workers; they only finish sooner on several cores.  Inside a daemonic process (a Dask or
+    multiprocessing worker, which may not have children) the jobs run one after another.
+    Every job runs on a copy of its arguments, so the generators in ``jobs`` are not advanced
+    (unlike a direct call of :func:`run_experiment`) and the same ``jobs`` can be run again.
+
+    Parameters
+    ----------
+    jobs : dict
+        ``{key: keyword arguments of run_experiment}`` (including ``comp`` and ``rng``).
+    workers : int
+        Processes (>= 1; at most the number of jobs are started).
+
+    Returns
+    -------
+    ExperimentBatch
+    """
+    if not isinstance(jobs, dict) or not jobs:
+        raise TypeError(f"jobs must be a non-empty dict of run_experiment keyword arguments, got {jobs!r:.80}")
+    for key, kw in jobs.items():
+        if not isinstance(kw, dict) or "comp" not in kw or "rng" not in kw:
+            raise TypeError(f"jobs[{key!r}] must be a dict of run_experiment keyword arguments with 'comp' and 'rng'")
+    workers = check_int("workers", workers, minimum=1, maximum=max(64, os.cpu_count() or 1))
+    n = min(workers, len(jobs))
+    if n == 1 or multiprocessing.current_process().daemon:
+        # copies, as the processes get: the generators in ``jobs`` are never advanced
+        out = {k: _timed_experiment(copy.deepcopy(kw)) for k, kw in jobs.items()}
+        n = 1
+    else:
+        # spawn, not fork: a Jupyter kernel has threads, which fork does not copy safely
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
+            futures = {k: pool.submit(_timed_experiment, kw) for k, kw in jobs.items()}
+            out = {k: f.result() for k, f in futures.items()}
+    return ExperimentBatch(results={k: v[0] for k, v in out.items()}, wall={k: v[1] for k, v in out.items()},
+                           cpu={k: v[2] for k, v in out.items()}, workers=n)
+
+
 @dataclass(frozen=True)
 class JumpComparison:
     """Actual SGD changes of q′ against potential jumps, one class (Sec. 7 of [B]).
@@ -648,7 +745,7 @@ def plot_experiment(res: FigureResult, axes, *, k_theory: float, bins: int = 70,
         gj = np.geomspace(lo_q, hi_q, 90)
         jac = branch_jacobian(r.jump_map, gj)
         okj = jac > 0
-        kj = "—" if not np.isfinite(r.k_jacobian) else f"{r.k_jacobian:.3f}"
+        kj = format_k(r.k_jacobian, 3)
         ax.loglog(gj[okj], py_max * jac[okj], ".", ms=4, color=C["jacobian"],
                   label=f"Σ branches |dy/dq̇′| × max p_y: k = {kj}")
         th = f"θ{'₋' if cls == '-' else '₊'} = {r.theta:.4f}"

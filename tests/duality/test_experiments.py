@@ -159,3 +159,42 @@ def test_minimum_extent_not_positive_is_refused(d):
         check_min_decades(d)
     with pytest.raises(ValueError, match="min_decades"):
         measure_exponent(np.geomspace(1, 10, 200), (1.0, 10.0), rng=0, min_decades=d)
+
+
+def test_run_experiments_in_two_processes_equals_one_after_another(tmp_path, monkeypatch):
+    """Each experiment draws from its own generator: the same bits in 1 or 2 processes."""
+    from bbdlib.duality.experiments import experiment_rng, run_experiments
+    monkeypatch.setenv("BBDLIB_CACHE_DIR", "off")
+    jobs = {}
+    for fig in (3, 5):
+        comp = figure_composition(fig)
+        jobs[fig] = dict(comp=comp, gamma=0.1, n_samples=20_000, steps=400, replicas=2, batch=4,
+                         rng=experiment_rng(1, comp), n_boot=20, n_accuracy=10_000,
+                         clip_norm=10.0 if fig == 5 else None)
+    one = run_experiments(jobs, workers=1)
+    two = run_experiments(jobs, workers=2)
+    assert one.workers == 1 and two.workers == 2 and list(two.results) == [3, 5]
+    for fig in jobs:
+        a, b = one.results[fig], two.results[fig]
+        assert (a.w, a.b, a.accuracy) == (b.w, b.b, b.accuracy)
+        for c in "-+":
+            np.testing.assert_array_equal(a.classes[c].sample.qdot, b.classes[c].sample.qdot)
+            assert a.classes[c].fit == b.classes[c].fit and a.classes[c].window == b.classes[c].window
+    assert all(v > 0 for v in two.cpu.values())
+
+
+def test_run_experiments_bad_input():
+    from bbdlib.duality.experiments import run_experiments
+    with pytest.raises(TypeError, match="jobs"):
+        run_experiments({})
+    with pytest.raises(TypeError, match="jobs"):
+        run_experiments({1: dict(gamma=0.1)})
+    with pytest.raises(ValueError, match="workers"):
+        run_experiments({1: dict(comp=figure_composition(3), rng=0)}, workers=0)
+
+
+def test_format_k_never_prints_a_signed_zero():
+    from bbdlib.duality.experiments import format_k
+    assert format_k(-1e-17) == "0.000" and format_k(-0.0004, 3) == "0.000"
+    assert format_k(-0.0006, 3) == "-0.001" and format_k(2.0) == "2.000"
+    assert format_k(float("nan")) == "—"
