@@ -32,7 +32,14 @@ from bbdlib.duality.density import critical_window, exact_density, fit_window
 from bbdlib.duality.jumps import JumpMap, JumpSample, StreamedJumps
 from bbdlib.duality.memo import memo_call
 from bbdlib.duality.toy_model import TWO_CLASSES, Composition, rotation_angle
-from bbdlib.duality.training import READINGS_EQ716, TrainingResult, accuracy, equilibrium_jumps, train_sgd
+from bbdlib.duality.training import (
+    READINGS_EQ716,
+    EquilibriumJumps,
+    TrainingResult,
+    accuracy,
+    equilibrium_jumps,
+    train_sgd,
+)
 from bbdlib.powerlaw import PowerLawFit, fit_truncated_powerlaw, log_binned_density
 from bbdlib.validate import check_choice, check_generator, check_int, check_real
 
@@ -625,7 +632,10 @@ class JumpComparison:
     ks : float
         Two-sample Kolmogorov–Smirnov distance of log|q̇′|.
     k_actual, k_potential : float
-        Exponents over the Figures chapter's range (NaN without a range).
+        Exponents over the analysis plan's window of the potential jumps
+        (:func:`bbdlib.duality.analysis_plan.plan_window`; NaN without a window).
+    run : EquilibriumJumps or None
+        The M = 1 run itself (drift and fluctuation of (w, b) included).
     """
 
     cls: str
@@ -636,6 +646,7 @@ class JumpComparison:
     ks: float
     k_actual: float
     k_potential: float
+    run: EquilibriumJumps | None = None
 
 
 def compare_actual_and_potential_jumps(comp: Composition, w0: float, b0: float, *, gamma: float,
@@ -649,8 +660,8 @@ def compare_actual_and_potential_jumps(comp: Composition, w0: float, b0: float, 
     (M = 1 SGD from (w0, b0)); the potential jumps of each class are ``n_potential`` samples
     of the jump map at the averaged parameters of that run, drawn with a fresh generator
     ``numpy.random.default_rng(potential_seed)`` per class.  Both are compared by the KS
-    distance of log|q̇′| and by the exponents over the range of
-    :func:`bbdlib.duality.density.fit_window` (bootstrap seeded by ``fit_seed``).
+    distance of log|q̇′| and by the exponents over the analysis plan's window of the potential
+    jumps (:func:`bbdlib.duality.analysis_plan.plan_window`; bootstrap seeded by ``fit_seed``).
 
     Parameters
     ----------
@@ -687,13 +698,14 @@ def compare_actual_and_potential_jumps(comp: Composition, w0: float, b0: float, 
         pot = jm.sample(n_potential, rng=np.random.default_rng(potential_seed)).abs_qdot
         ks = float(ks_2samp(np.log(act), np.log(pot)).statistic)
         try:
-            lo, hi = fit_window(jm, pot)
+            pw = plan_window(jm, pot)
+            lo, hi = pw.x_min, pw.x_max
             ka = fit_truncated_powerlaw(act, lo, hi, rng=fit_seed, n_boot=n_boot).k
             kp = fit_truncated_powerlaw(pot, lo, hi, rng=fit_seed, n_boot=n_boot).k
         except ValueError:
             ka = kp = math.nan
         out[cls] = JumpComparison(cls=cls, w=run.w_avg, b=run.b_avg, n_actual=int(act.size),
-                                  n_potential=int(pot.size), ks=ks, k_actual=ka, k_potential=kp)
+                                  n_potential=int(pot.size), ks=ks, k_actual=ka, k_potential=kp, run=run)
     return out
 
 
