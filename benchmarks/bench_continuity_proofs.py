@@ -25,7 +25,7 @@ def main() -> dict:
     sp.core.cache.clear_cache()
     t0 = time.perf_counter()
     for w in NETWORKS:
-        SC.jets(w).lagrangian
+        SC.jets(w).lagrangian()
     t_ref = time.perf_counter() - t0
     sp.core.cache.clear_cache()
     print("| network | identity | sites | holds | time [s] |")

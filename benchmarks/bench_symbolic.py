@@ -1,9 +1,11 @@
 """Timing of the symbolic derivation of [A] (bbdlib.bulk_boundary.symbolic) against depth M and width N.
 
 "Derivation" = eq. (5) in (W, b) -> change of variables (6) -> bulk/boundary split (7) ->
-damped Euler–Lagrange equations (14) for every (W, z) variable.  The plain reference, timed
-in the same run, is building the (W, b) Lagrangian of eq. (5) alone (no substitution, no
-derivatives).  Budgets (issue 5): M = 3, N = 2 under 10 s; M = 4, N = 3 under 60 s.
+damped Euler–Lagrange equations (14) for every (W, z) variable, by the jet calculus of
+bbdlib.bulk_boundary.symbolic.jets (the one construction; generic σ and ℓ(Z, Y), moving data).
+The plain reference, timed in the same run, is building the (W, b) Lagrangian of eq. (5) alone
+(no substitution, no derivatives).  Budgets (issue 5): M = 3, N = 2 under 10 s; M = 4, N = 3
+under 60 s.
 
 Run:  OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_symbolic.py [--quick]
 """
@@ -14,8 +16,8 @@ import time
 
 import sympy as sp
 
-from bbdlib.bulk_boundary.symbolic.eom import eom_wz
-from bbdlib.bulk_boundary.symbolic.lagrangian import decompose, lagrangian_wb, network
+from bbdlib.bulk_boundary.symbolic.jets import jets
+from bbdlib.bulk_boundary.symbolic.lagrangian import decompose
 
 BUDGETS = {(3, 2): 10.0, (4, 3): 60.0}
 
@@ -24,17 +26,17 @@ def time_one(M: int, N: int) -> dict:
     widths = (N,) * (M + 1)
     sp.core.cache.clear_cache()
     t0 = time.perf_counter()
-    net = network(widths)
-    lagrangian_wb(net)
+    jets(widths, loss="generic").lagrangian("Wb")
     t_ref = time.perf_counter() - t0
     sp.core.cache.clear_cache()
     t0 = time.perf_counter()
-    net = network(widths)
-    D = decompose(net)
+    J = jets(widths, loss="generic")
+    D = decompose(J)
     t_dec = time.perf_counter() - t0
-    eom_wz(net, D.L_wz)
+    for key in J.variables("Wz"):
+        J.eom(key)
     t_all = time.perf_counter() - t0
-    return {"M": M, "N": N, "n_vars": len(net.variables("Wz")),
+    return {"M": M, "N": N, "n_vars": len(J.variables("Wz")),
             "n_terms": len(sp.Add.make_args(D.L_wz)), "ref": t_ref, "decompose": t_dec,
             "total": t_all}
 

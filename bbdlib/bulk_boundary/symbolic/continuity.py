@@ -14,11 +14,9 @@ So it is proved, for all paths at once, as a polynomial identity in *jet variabl
 - the ``∫dt`` terms of (18), (24) through a symbol ``I^(m)_i`` whose time derivative is its
   integrand (that is what ``∫dt`` means; its constant drops out of every identity here).
 
-The total time derivative ``d/dt`` acts on polynomials in these symbols by the chain rule
-(:meth:`Jets.dt`).  The Lagrangian is the (W, z) Lagrangian of eqs. (6)-(7),
-``L = ½ Σ Ẇ² + ½ Σ ḃ² - Σ_i ℓ_i`` with ``ḃ^(m)_i = ż^(m+1)_i - Σ_j ∂_t(W^(m)_ij h^(m)_j)``;
-momenta ``p = ∂L/∂q̇`` and the Euler–Lagrange expressions of eq. (14),
-``E(q) = d/dt p + γ p - ∂L/∂q``, are computed from it (:meth:`Jets.eom`).  The energy
+The jet calculus, the Lagrangian, the momenta and the Euler–Lagrange expressions (14) are
+those of :mod:`bbdlib.bulk_boundary.symbolic.jets` (the one construction), in the (W, z) basis
+with a site-wise loss.  The energy
 densities (18), (24), (29), decays (12), (27), currents (22), (27), (32) and the right-hand
 sides (19), (20), (25), (30) are typed from [A] (:func:`energy_density`, ...), and each
 identity is the statement that an expanded polynomial vanishes (:func:`prove`).
@@ -26,257 +24,45 @@ identity is the statement that an expanded polynomial vanishes (:func:`prove`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Sequence
 
 import sympy as sp
-from sympy.polys.domains import QQ
-from sympy.polys.rings import ring
 
+from bbdlib.bulk_boundary.symbolic.jets import Jets, jets
 from bbdlib.validate import check_choice, check_int
 
-__all__ = ["Jets", "jets", "energy_density", "decay", "link_current", "input_current", "output_current",
+__all__ = ["energy_density", "decay", "link_current", "input_current", "output_current",
            "rhs_eq19", "rhs_eq20", "rhs_eq25", "rhs_eq30", "Proof", "prove", "prove_all", "layer_decay",
-           "decay_sum_residual", "legendre_shift_residual", "shift_check"]
+           "decay_sum_residual", "shift_check", "integral", "printed_eq15"]
 
 _HALF, _QUARTER = sp.Rational(1, 2), sp.Rational(1, 4)
 
 
-def _validate_widths(widths) -> tuple[int, ...]:
-    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__len__"):
-        raise TypeError(f"widths must be a sequence of integers N_0, ..., N_M, got {widths!r}")
-    widths = tuple(check_int(f"widths[{k}]", n, minimum=1) for k, n in enumerate(widths))
-    if len(widths) < 4:
-        raise ValueError(f"widths must list N_0, ..., N_M with M >= 3 (an input site layer, a bulk "
-                         f"layer and an output layer), got {widths!r}")
-    return widths
+def _check_jets(J) -> None:
+    if not isinstance(J, Jets):
+        raise TypeError(f"J must be a Jets (bbdlib.bulk_boundary.symbolic.jets.jets), got {type(J).__name__}")
+    if J.loss_kind != "sitewise":
+        raise ValueError("the identities of Sec. 4 / App. A assume a site-wise loss: jets(widths, loss='sitewise')")
 
 
-class Jets:
-    """The jet variables of one fully connected network at one instant (see the module docstring).
-
-    Parameters
-    ----------
-    widths : sequence of int
-        ``(N_0, ..., N_M)``, positive, ``M >= 3`` (so that there is a bulk layer ``1 < m < M``).
-    moving_input, moving_target : bool
-        Whether ``X(t)``, ``Y(t)`` move (else their derivatives are zero).
-
-    Attributes
-    ----------
-    widths, M, gamma
-        The architecture, the depth and the damping symbol ``γ``.
-    """
-
-    ORDER = 3  # highest time derivative kept for W, z, X, Y (σ_k up to k = ORDER + 1)
-
-    def __init__(self, widths: Sequence[int], *, moving_input: bool = True, moving_target: bool = True) -> None:
-        self.widths = _validate_widths(widths)
-        for name, v in (("moving_input", moving_input), ("moving_target", moving_target)):
-            if not isinstance(v, bool):
-                raise TypeError(f"{name} must be True or False, got {v!r}")
-        self.moving_input, self.moving_target = moving_input, moving_target
-        self.M = len(self.widths) - 1
-        self.gamma = sp.Symbol("gamma", positive=True)
-        K, N, M = self.ORDER, self.widths, self.M
-        sym = lambda name: [sp.Symbol(f"{name}_d{k}", real=True) for k in range(K + 1)]  # noqa: E731
-        self._W = {(m, i, j): sym(f"W{m}_{i}{j}") for m in range(M) for i in range(1, N[m + 1] + 1)
-                   for j in range(1, N[m] + 1)}
-        self._z = {(m, i): sym(f"z{m}_{i}") for m in range(1, M + 1) for i in range(1, N[m] + 1)}
-        self._s = {(m, i): [sp.Symbol(f"s{m}_{i}_d{k}", real=True) for k in range(K + 2)]
-                   for m in range(1, M) for i in range(1, N[m] + 1)}
-        self._X = {j: sym(f"X_{j}") for j in range(1, N[0] + 1)}
-        self._Y = {i: sym(f"Y_{i}") for i in range(1, N[M] + 1)}
-        names = ("l", "lZ", "lY", "lZZ", "lZY", "lYY")
-        self._l = {i: {n: sp.Symbol(f"{n}_{i}", real=True) for n in names} for i in range(1, N[M] + 1)}
-        self._I = {(m, i): sp.Symbol(f"I{m}_{i}", real=True) for m in range(1, M) for i in range(1, N[m] + 1)}
-        self._deriv = self._derivative_table()
-        self._n_deriv = len(self._deriv) + len(self._I)
-        self._deriv.update({sym: self.integrand(m, i) for (m, i), sym in self._I.items()})
-
-    # -- variables ------------------------------------------------------------
-    def W(self, m: int, i: int, j: int, k: int = 0) -> sp.Symbol:
-        """``d^k W^(m)_ij / dt^k``."""
-        return self._W[(m, i, j)][k]
-
-    def z(self, m: int, i: int, k: int = 0) -> sp.Symbol:
-        """``d^k z^(m)_i / dt^k`` (``m = 1..M``; ``z^(M) = Z``)."""
-        return self._z[(m, i)][k]
-
-    def h(self, m: int, j: int) -> sp.Symbol:
-        """``h^(m)_j``: ``X_j`` at ``m = 0``, else ``σ(z^(m)_j)``."""
-        return self._X[j][0] if m == 0 else self._s[(m, j)][0]
-
-    def dsigma(self, m: int, j: int) -> sp.Symbol:
-        """``σ'(z^(m)_j)``."""
-        return self._s[(m, j)][1]
-
-    def X(self, j: int, k: int = 0) -> sp.Expr:
-        """``d^k X_j / dt^k`` (zero for ``k >= 1`` with a fixed input)."""
-        return self._X[j][k] if (k == 0 or self.moving_input) else sp.Integer(0)
-
-    def Y(self, i: int, k: int = 0) -> sp.Expr:
-        """``d^k Y_i / dt^k`` (zero for ``k >= 1`` with a fixed target)."""
-        return self._Y[i][k] if (k == 0 or self.moving_target) else sp.Integer(0)
-
-    def loss(self, i: int, name: str = "l") -> sp.Symbol:
-        """``ℓ_i(Z_i, Y_i)`` (``name="l"``) or a partial derivative ``"lZ"``, ``"lY"``, ``"lZZ"``, ..."""
-        return self._l[i][name]
-
-    def integral(self, m: int, i: int) -> sp.Symbol:
-        """``I^(m)_i = ∫dt Σ_a A^(m)_ai Σ_j Ȧ^(m)_aj`` (its derivative is its integrand)."""
-        return self._I[(m, i)]
-
-    def N(self, m: int) -> range:
-        """The neuron indices ``1..N_m`` of layer ``m``."""
-        return range(1, self.widths[m] + 1)
-
-    # -- calculus ---------------------------------------------------------------
-    def _derivative_table(self) -> dict:
-        K, d = self.ORDER, {}
-        for lst in (*self._W.values(), *self._z.values()):
-            for k in range(K):
-                d[lst[k]] = lst[k + 1]
-        for lst, moving in ((list(self._X.values()), self.moving_input), (list(self._Y.values()), self.moving_target)):
-            for v in lst:
-                for k in range(K):
-                    d[v[k]] = v[k + 1] if moving else sp.Integer(0)
-        for (m, i), s in self._s.items():
-            zd = self._z[(m, i)][1]
-            for k in range(K + 1):
-                d[s[k]] = s[k + 1] * zd
-        for i, ls in self._l.items():
-            Zd, Yd = self._z[(self.M, i)][1], self.Y(i, 1)
-            d[ls["l"]] = ls["lZ"] * Zd + ls["lY"] * Yd
-            d[ls["lZ"]] = ls["lZZ"] * Zd + ls["lZY"] * Yd
-            d[ls["lY"]] = ls["lZY"] * Zd + ls["lYY"] * Yd
-        return d
-
-    @cached_property
-    def _ring(self):
-        """A sparse polynomial ring over ℚ in every jet variable and ``γ`` (fast ``d/dt``)."""
-        syms = [self.gamma, *[x for lst in self._W.values() for x in lst],
-                *[x for lst in self._z.values() for x in lst],
-                *[x for lst in self._s.values() for x in lst], *[x for lst in self._X.values() for x in lst],
-                *[x for lst in self._Y.values() for x in lst], *[x for d in self._l.values() for x in d.values()],
-                *self._I.values()]
-        R, *gens = ring(syms, QQ)
-        return R, dict(zip(syms, gens))
-
-    def _ring_derivatives(self) -> list:
-        cache = self.__dict__.setdefault("_ring_deriv", {})
-        if not cache:
-            R, gens = self._ring
-            for x, dx in self._deriv.items():
-                cache[gens[x]] = R(sp.expand(dx))
-        return cache
-
-    def dt(self, expr: sp.Expr, n: int = 1) -> sp.Expr:
-        """Total time derivative ``d^n/dt^n`` of a polynomial in the jet variables (chain rule)."""
-        R, gens = self._ring
-        expr = sp.sympify(expr)
-        unknown = expr.free_symbols - set(gens)
-        if unknown:
-            raise ValueError(f"not a polynomial in the jet variables: {sorted(map(str, unknown))}")
-        missing = [x for x in expr.free_symbols if x != self.gamma and x not in self._deriv]
-        if missing:
-            raise ValueError(f"no time derivative of {missing[0]} at this jet order")
-        p = R(expr)
-        table = self._ring_derivatives() if len(self._deriv) == self._n_deriv else None
-        for _ in range(n):
-            out = R.zero
-            for x, g in gens.items():
-                if x == self.gamma or p.degree(g) <= 0:
-                    continue
-                dg = table[g] if table is not None else R(sp.expand(self._deriv[x]))
-                out += p.diff(g) * dg
-            p = out
-        return p.as_expr()
-
-    def _cached(self, key, make):
-        cache = self.__dict__.setdefault("_memo", {})
-        if key not in cache:
-            cache[key] = make()
-        return cache[key]
-
-    def A(self, m: int, i: int, j: int) -> sp.Expr:
-        """``A^(m)_ij = ∂_t(W^(m)_ij h^(m)_j)``."""
-        return self._cached(("A", m, i, j), lambda: self.dt(self.W(m, i, j) * self.h(m, j)))
-
-    def S(self, m: int, i: int) -> sp.Expr:
-        """``S^(m)_i = Σ_j ∂_t(W^(m)_ij h^(m)_j)``."""
-        return self._cached(("S", m, i), lambda: sp.Add(*[self.A(m, i, j) for j in self.N(m)]))
-
-    def dA(self, m: int, i: int, j: int) -> sp.Expr:
-        """``Ȧ^(m)_ij = ∂_t²(W^(m)_ij h^(m)_j)``."""
-        return self._cached(("dA", m, i, j), lambda: self.dt(self.A(m, i, j)))
-
-    def dS(self, m: int, i: int) -> sp.Expr:
-        """``Ṡ^(m)_i``."""
-        return self._cached(("dS", m, i), lambda: sp.Add(*[self.dA(m, i, j) for j in self.N(m)]))
-
-    def integrand(self, m: int, i: int) -> sp.Expr:
-        """``Σ_a A^(m)_ai Σ_j Ȧ^(m)_aj``, the integrand of ``I^(m)_i``."""
-        return sp.expand(sp.Add(*[self.A(m, a, i) * self.dS(m, a) for a in self.N(m + 1)]))
-
-    def bdot(self, m: int, i: int) -> sp.Expr:
-        """``ḃ^(m)_i = ż^(m+1)_i - Σ_j ∂_t(W^(m)_ij h^(m)_j)``, eq. (6) differentiated."""
-        return self.z(m + 1, i, 1) - self.S(m, i)
-
-    @cached_property
-    def lagrangian(self) -> sp.Expr:
-        """The (W, z) Lagrangian of eqs. (6)-(7): ``½ΣẆ² + ½Σḃ² - Σ_i ℓ_i``."""
-        T = _HALF * sp.Add(*[w[1] ** 2 for w in self._W.values()])
-        T += _HALF * sp.Add(*[self.bdot(m, i) ** 2 for m in range(self.M) for i in self.N(m + 1)])
-        return sp.expand(T - sp.Add(*[self.loss(i) for i in self.N(self.M)]))
-
-    def _partial_q(self, expr: sp.Expr, key) -> sp.Expr:
-        """``∂expr/∂q`` at fixed velocities, ``q`` a W (3-tuple key) or z (2-tuple key)."""
-        if len(key) == 3:
-            return sp.diff(expr, self._W[key][0])
-        m, i = key
-        out = sp.diff(expr, self._z[key][0])
-        if m < self.M:
-            s = self._s[key]
-            out += sp.Add(*[sp.diff(expr, s[k]) * s[k + 1] for k in range(self.ORDER + 1)])
-        else:
-            ls = self._l[i]
-            out += sp.diff(expr, ls["l"]) * ls["lZ"] + sp.diff(expr, ls["lZ"]) * ls["lZZ"] \
-                + sp.diff(expr, ls["lY"]) * ls["lZY"]
-        return out
-
-    def momentum(self, key) -> sp.Expr:
-        """``p = ∂L/∂q̇`` for ``q = W^(m)_ij`` (key ``(m, i, j)``) or ``z^(m)_i`` (key ``(m, i)``)."""
-        v = self._W[key][1] if len(key) == 3 else self._z[key][1]
-        return self._cached(("p", key), lambda: sp.expand(sp.diff(self.lagrangian, v)))
-
-    def eom(self, key) -> sp.Expr:
-        """``E(q) = d/dt ∂L/∂q̇ + γ ∂L/∂q̇ - ∂L/∂q``, eq. (14) of [A] (expanded)."""
-        p = self.momentum(key)
-        return self._cached(("E", key), lambda: sp.expand(self.dt(p) + self.gamma * p
-                                                           - self._partial_q(self.lagrangian, key)))
+def _key(key) -> tuple:
+    return ("W", *key) if len(key) == 3 else ("z", *key)
 
 
-def jets(widths: Sequence[int], *, moving_input: bool = True, moving_target: bool = True) -> Jets:
-    """Create the jet variables of a network (see :class:`Jets`).
+def _p(J: Jets, key) -> sp.Expr:
+    return J.momentum(_key(key))
 
-    Parameters
-    ----------
-    widths : sequence of int
-        ``(N_0, ..., N_M)``, positive, ``M >= 3``.
-    moving_input, moving_target : bool
-        Whether ``X(t)``, ``Y(t)`` move.
 
-    Returns
-    -------
-    Jets
+def _E(J: Jets):
+    return lambda key: J.eom(_key(key))
 
-    Raises
-    ------
-    TypeError, ValueError
-        For widths that are not positive integers, or a depth below 3.
-    """
-    return Jets(widths, moving_input=moving_input, moving_target=moving_target)
+
+def integral(J: Jets, m: int, i: int) -> sp.Symbol:
+    """``I^(m)_i = ∫dt Σ_a A^(m)_ai Σ_j Ȧ^(m)_aj`` of eq. (18) (a symbol whose derivative is its integrand)."""
+    name = f"{m}_{i}"
+    if name not in J._I:
+        J.add_integral(name, sp.Add(*[J.A(m, a, i) * J.dS(m, a) for a in J.N(m + 1)]))
+    return J._I[name]
 
 
 # --------------------------------------------------------------------------- the paper's quantities
@@ -313,7 +99,7 @@ def energy_density(J: Jets, m: int, i: int) -> sp.Expr:
         return sp.expand(e + J.loss(i))
     e += _QUARTER * sum(J.W(m, a, i, 1) ** 2 for a in J.N(m + 1))
     e -= _HALF * sum(J.z(m + 1, a, 1) * J.A(m, a, i) for a in J.N(m + 1))
-    return sp.expand(e + _HALF * J.integral(m, i))
+    return sp.expand(e + _HALF * integral(J, m, i))
 
 
 def decay(J: Jets, m: int, i: int) -> sp.Expr:
@@ -332,10 +118,10 @@ def decay(J: Jets, m: int, i: int) -> sp.Expr:
     """
     sector = _sector(J, m)
     low = 1 if sector == "input" else _HALF
-    d = low * sum(J.momentum((m - 1, i, j)) * J.W(m - 1, i, j, 1) for j in J.N(m - 1))
+    d = low * sum(_p(J, (m - 1, i, j)) * J.W(m - 1, i, j, 1) for j in J.N(m - 1))
     if sector != "output":
-        d += _HALF * sum(J.momentum((m, a, i)) * J.W(m, a, i, 1) for a in J.N(m + 1))
-    return sp.expand(d + J.momentum((m, i)) * J.z(m, i, 1))
+        d += _HALF * sum(_p(J, (m, a, i)) * J.W(m, a, i, 1) for a in J.N(m + 1))
+    return sp.expand(d + _p(J, (m, i)) * J.z(m, i, 1))
 
 
 def link_current(J: Jets, m: int, j: int, i: int) -> sp.Expr:
@@ -450,7 +236,7 @@ def rhs_eq20(J: Jets, m: int, i: int, *, eom=None) -> sp.Expr:
     """
     if _sector(J, m) != "bulk":
         raise ValueError(f"eq. (20) is for bulk sites 1 < m < M = {J.M}, got m = {m}")
-    eom = J.eom if eom is None else eom
+    eom = _E(J) if eom is None else eom
     r = -J.gamma * decay(J, m, i) + sum(link_current(J, m - 1, j, i) for j in J.N(m - 1))
     r -= sum(link_current(J, m, i, a) for a in J.N(m + 1))
     return sp.expand(r + _eom_terms(J, m, i, w_low=_HALF, eom=eom))
@@ -472,7 +258,7 @@ def rhs_eq25(J: Jets, i: int, *, eom=None) -> sp.Expr:
     -------
     sympy.Expr
     """
-    eom = J.eom if eom is None else eom
+    eom = _E(J) if eom is None else eom
     r = -J.gamma * decay(J, 1, i) + sum(input_current(J, j, i) for j in J.N(0))
     r -= sum(link_current(J, 1, i, a) for a in J.N(2))
     return sp.expand(r + _eom_terms(J, 1, i, w_low=sp.Integer(1), eom=eom))
@@ -485,7 +271,7 @@ def rhs_eq30(J: Jets, i: int, *, form: str = "corrected", eom=None) -> sp.Expr:
     as printed; ``"corrected"``: the site's own corrected ``-K^out_i``.
     """
     form = check_choice("form", form, ("printed", "corrected"))
-    eom = J.eom if eom is None else eom
+    eom = _E(J) if eom is None else eom
     M = J.M
     r = -J.gamma * decay(J, M, i) + sum(link_current(J, M - 1, j, i) for j in J.N(M - 1))
     if form == "printed":
@@ -571,16 +357,18 @@ def prove(ref: str, J: Jets, *, variant: str = "derived") -> Proof:
     """
     ref = check_choice("ref", ref, ("eq. (17)", "eq. (19)", "eq. (20)", "eq. (25)", "eq. (30)"))
     variant = check_choice("variant", variant, ("derived", "printed"))
-    if not isinstance(J, Jets):
-        raise TypeError(f"J must be a Jets (bbdlib.bulk_boundary.symbolic.continuity.jets), got {type(J).__name__}")
+    _check_jets(J)
     M = J.M
+    if ref in ("eq. (19)", "eq. (20)") and M < 3:
+        raise ValueError(f"J: {ref} is an identity of bulk sites 1 < m < M, which need depth M >= 3; "
+                         f"got widths {J.widths}")
     if ref == "eq. (17)":
         return _prove(ref, J, _sum_rule_pairs(J))
     if ref == "eq. (19)":
         return _prove(ref, J, [(J.dt(energy_density(J, m, i)), rhs_eq19(J, m, i))
                                for m in range(2, M) for i in J.N(m)])
     if ref == "eq. (20)":
-        eom = J.eom if variant == "derived" else (lambda key: printed_eq15(J, key))
+        eom = _E(J) if variant == "derived" else (lambda key: printed_eq15(J, key))
         return _prove(ref, J, [(J.dt(energy_density(J, m, i)), rhs_eq20(J, m, i, eom=eom))
                                for m in range(2, M) for i in J.N(m)])
     if ref == "eq. (25)":
@@ -596,7 +384,7 @@ def printed_eq15(J: Jets, key) -> sp.Expr:
     Lagrangian gives ``-Σ_j ∂_t(W^(m-1)_ij σ(z^(m-1)_j))`` (the erratum of (15), equations-of-motion chapter).
     """
     if len(key) == 3 or not 1 < key[0] < J.M:
-        return J.eom(key)
+        return J.eom(_key(key))
     m, i = key
     zd, zdd, sp1 = J.z(m, i, 1), J.z(m, i, 2), J.dsigma(m, i)
     up = J.N(m + 1)
@@ -669,33 +457,6 @@ def decay_sum_residual(J: Jets) -> sp.Expr:
     return sp.expand(total - friction - drive)
 
 
-def legendre_shift_residual(J: Jets) -> sp.Expr:
-    """``H_(8) - H_(W,b) - Σ_i ḃ^(0)_i Σ_j W^(0)_ij Ẋ_j``, expanded (zero: an identity), ``e^{γt}`` divided out.
-
-    ``H_(8) = Σ_φ p_φ φ̇ - L`` is the Legendre transform (8) in the (W, z) basis and
-    ``H_(W,b) = ½|Ẇ|² + ½|ḃ|² + Σ_i ℓ_i`` the one in (W, b) (the corrected (16)); they differ by
-    the input's term because (6) depends on time through ``X(t)`` at ``m = 0``.
-
-    Parameters
-    ----------
-    J : Jets
-        The network (with ``moving_input=False`` the input term vanishes).
-
-    Returns
-    -------
-    sympy.Expr
-    """
-    if not isinstance(J, Jets):
-        raise TypeError(f"J must be a Jets, got {type(J).__name__}")
-    vel = [J.W(*key, 1) for key in J._W] + [J.z(*key, 1) for key in J._z]
-    keys = list(J._W) + list(J._z)
-    H8 = sum(J.momentum(k) * v for k, v in zip(keys, vel)) - J.lagrangian
-    Hwb = _HALF * sum(v**2 for v in vel[:len(J._W)]) \
-        + _HALF * sum(J.bdot(m, i) ** 2 for m in range(J.M) for i in J.N(m + 1)) + sum(J.loss(i) for i in J.N(J.M))
-    drive = sum(J.bdot(0, i) * J.W(0, i, j) * J.X(j, 1) for i in J.N(1) for j in J.N(0))
-    return sp.expand(H8 - Hwb - drive)
-
-
 def shift_check(J: Jets, m: int, i: int, quantity: str) -> sp.Expr:
     """Homogeneity: ``q^(m+1)_i - shift(q^(m)_i)`` for ``q`` = ``"e"``, ``"D"`` or ``"J"``.
 
@@ -728,6 +489,12 @@ def shift_check(J: Jets, m: int, i: int, quantity: str) -> sp.Expr:
     m = check_int("m", m, minimum=2, maximum=J.M - 2)
     if len({J.widths[n] for n in range(m - 1, m + 3)}) != 1:
         raise ValueError(f"layers {m - 1}..{m + 2} must have equal widths for a shift, got {J.widths}")
+    if quantity == "e":
+        q0, q1 = energy_density(J, m, i), energy_density(J, m + 1, i)
+    elif quantity == "D":
+        q0, q1 = decay(J, m, i), decay(J, m + 1, i)
+    else:
+        q0, q1 = link_current(J, m - 1, i, i), link_current(J, m, i, i)
     sub = {}
     for (n, a, b), lst in J._W.items():
         if (n + 1, a, b) in J._W:
@@ -738,13 +505,8 @@ def shift_check(J: Jets, m: int, i: int, quantity: str) -> sp.Expr:
     for (n, a), lst in J._s.items():
         if (n + 1, a) in J._s:
             sub.update({x: y for x, y in zip(lst, J._s[(n + 1, a)])})
-    for (n, a), x in J._I.items():
-        if (n + 1, a) in J._I:
-            sub[x] = J._I[(n + 1, a)]
-    if quantity == "e":
-        q0, q1 = energy_density(J, m, i), energy_density(J, m + 1, i)
-    elif quantity == "D":
-        q0, q1 = decay(J, m, i), decay(J, m + 1, i)
-    else:
-        q0, q1 = link_current(J, m - 1, i, i), link_current(J, m, i, i)
+    for name, x in J._I.items():
+        n, a = map(int, name.split("_"))
+        if f"{n + 1}_{a}" in J._I:
+            sub[x] = J._I[f"{n + 1}_{a}"]
     return sp.expand(q1 - q0.xreplace(sub))

@@ -1,11 +1,12 @@
 """Structure of the Lagrangian of [A]: the coupling graph (Fig. 1), locality, and the
 discrete translation symmetry ``m -> m + 1`` of the bulk (Sec. 3).
 
-Two variables are *coupled* when they occur in a common term of the expanded Lagrangian.
-In the (W, b) basis the loss ``ell(Z(W, b, X), Y)`` is one term containing every weight and
-bias, so every pair is coupled; in the (W, z) basis the terms of eq. (7) only join
-variables of adjacent layers.  The graphs are computed from the sympy Lagrangians of
-:mod:`bbdlib.bulk_boundary.symbolic.lagrangian`, never drawn by hand.
+Two variables are *coupled* when they occur in a common monomial of the expanded Lagrangian
+of :mod:`bbdlib.bulk_boundary.symbolic.jets`.  A jet symbol belongs to its variable; ``σ_k(z^(m)_j)``
+to ``z^(m)_j`` in the (W, z) basis and, in the (W, b) basis, to every variable the recursion (1)
+feeds into ``z^(m)_j``; the loss to the outputs (and targets) it is a function of, hence in
+(W, b) to everything upstream of them.  The graphs are computed, never drawn by hand.
+Nodes are keys: ``("W", m, i, j)``, ``("z", m, i)``, ``("b", m, i)``, ``("X", j)``, ``("Y", i)``.
 """
 from __future__ import annotations
 
@@ -14,21 +15,35 @@ from itertools import combinations
 
 import sympy as sp
 
-from bbdlib.bulk_boundary.symbolic.lagrangian import Network
+from bbdlib.bulk_boundary.symbolic.jets import BASES, Jets
+from bbdlib.validate import check_choice, check_int
 
-__all__ = ["CouplingGraph", "coupling_graph", "link_blocks", "shift", "translation_check",
+__all__ = ["CouplingGraph", "coupling_graph", "dependencies", "link_blocks", "shift", "translation_check",
            "permute_layer", "draw_coupling_graph"]
 
 
 @dataclass(frozen=True)
 class CouplingGraph:
-    """Nodes (dynamical variables and data), edges (pairs sharing a term) and positions."""
+    """Nodes (dynamical variables and data), edges (pairs sharing a term) and positions.
+
+    Attributes
+    ----------
+    basis : str
+    nodes : tuple
+        Keys of the variables and the data.
+    edges : frozenset
+        ``frozenset({u, v})`` per coupled pair.
+    depth : dict
+        ``z^(m)``: m; ``W^(m)``, ``b^(m)``: m + 1/2; ``X``: 0; ``Y``: M.
+    kind : dict
+        ``"W"``, ``"b"``, ``"z"``, ``"X"``, ``"Y"``.
+    """
 
     basis: str
-    nodes: tuple            # sympy functions/symbols
-    edges: frozenset        # frozenset({u, v})
-    depth: dict             # node -> depth coordinate (z^(m): m; W^(m), b^(m): m + 1/2; X: 0; Y: M)
-    kind: dict              # node -> "W", "b", "z", "X", "Y"
+    nodes: tuple
+    edges: frozenset
+    depth: dict
+    kind: dict
 
     @property
     def max_depth_span(self) -> float:
@@ -54,117 +69,180 @@ class CouplingGraph:
         return sum(1 for e in self.edges if all(self.kind[x] not in "XY" for x in e))
 
 
-def coupling_graph(net: Network, L: sp.Expr, basis: str) -> CouplingGraph:
+def _depth(key: tuple) -> float:
+    kind = key[0]
+    return float(key[1]) + 0.5 if kind in "Wb" else float(key[1])
+
+
+def dependencies(J: Jets, x: sp.Symbol, basis: str) -> frozenset:
+    """The variables and data (keys) a jet symbol depends on in ``basis``.
+
+    Parameters
+    ----------
+    J : Jets
+    x : sympy.Symbol
+        A jet symbol of ``J``.
+    basis : {"Wz", "Wb"}
+
+    Returns
+    -------
+    frozenset of tuple
+    """
+    basis = check_choice("basis", basis, BASES)
+    memo = J.__dict__.setdefault("_deps", {})
+    if (x, basis) in memo:
+        return memo[(x, basis)]
+
+    def neuron(m, i):     # z^(m)_i as a function of the variables of the basis
+        if basis == "Wz":
+            return frozenset({("z", m, i)})
+        out = {("b", m - 1, i)}
+        for j in J.N(m - 1):
+            if (m - 1, i, j) in J._W:
+                out.add(("W", m - 1, i, j))
+                out |= {("X", j)} if m - 1 == 0 else set(neuron(m - 1, j))
+        return frozenset(out)
+
+    if x in (J.gamma, J.egt):
+        out = frozenset()
+    elif x in set(J._lsym.values()):
+        f = next(f for (f, _), s in J._lsym.items() if s == x)
+        out = set()
+        for kind, i in dict(J._lfn)[f]:
+            out |= {("Y", i)} if kind == "Y" else set(neuron(J.M, i))
+        out = frozenset(out)
+    else:
+        key = J.variable_of(x)
+        if key is None:
+            raise ValueError(f"x: {x} is not a jet symbol of this network")
+        out = neuron(*key[1:]) if key[0] == "z" else frozenset({key})
+    memo[(x, basis)] = out
+    return out
+
+
+def coupling_graph(J: Jets, L: sp.Expr, basis: str) -> CouplingGraph:
     """The coupling graph of the Lagrangian ``L`` written in ``basis`` (``"Wb"`` or ``"Wz"``).
 
     Data nodes ``X_j``, ``Y_i`` are included, so that the graph also shows where the data
     enter.
+
+    Parameters
+    ----------
+    J : Jets
+    L : sympy.Expr
+        A polynomial in the jet symbols of ``basis``.
+    basis : {"Wz", "Wb"}
+
+    Returns
+    -------
+    CouplingGraph
     """
-    variables = net.variables(basis)
-    kind = {}
-    depth = {}
-    for v in variables:
-        k = sp.srepr(v.func).split("'")[1][0]  # 'W', 'b' or 'z'
-        kind[v] = k
-        depth[v] = net.layer_of(v)
-    for x in net.X:
-        kind[x], depth[x] = "X", 0.0
-    for y in net.Y:
-        kind[y], depth[y] = "Y", float(net.M)
-    nodes = tuple(kind)
+    if not isinstance(J, Jets):
+        raise TypeError(f"J must be a Jets, got {type(J).__name__}")
+    basis = check_choice("basis", basis, BASES)
+    variables = J.variables(basis)
+    kind = {v: v[0] for v in variables}
+    depth = {v: _depth(v) for v in variables}
+    for j in J.N(0):
+        kind[("X", j)], depth[("X", j)] = "X", 0.0
+    for i in J.N(J.M):
+        kind[("Y", i)], depth[("Y", i)] = "Y", float(J.M)
     edges = set()
     for term in sp.Add.make_args(sp.expand(L)):
-        present = [n for n in nodes if term.has(n)]
-        edges.update(frozenset(p) for p in combinations(present, 2))
-    return CouplingGraph(basis=basis, nodes=nodes, edges=frozenset(edges), depth=depth, kind=kind)
+        present = set()
+        for x in term.free_symbols:
+            present |= dependencies(J, x, basis)
+        edges.update(frozenset(p) for p in combinations(sorted(present), 2))
+    return CouplingGraph(basis=basis, nodes=tuple(kind), edges=frozenset(edges), depth=depth, kind=kind)
 
 
-def _link_of(net: Network, f) -> int:
-    """``W^{(m)} -> m``, ``z^{(m)} -> m - 1`` (the link whose bias ``z^{(m)}`` replaced)."""
-    d = net.layer_of(f)
-    return int(d - 0.5) if d % 1 else int(d) - 1
+def _link_of(key: tuple) -> int:
+    """``W^(m) -> m``, ``z^(m) -> m - 1`` (the link whose bias ``z^(m)`` replaced)."""
+    return key[1] if key[0] == "W" else key[1] - 1
 
 
-def link_blocks(net: Network, L: sp.Expr) -> dict[int, sp.Expr]:
-    """Split a (W, z) Lagrangian into blocks ``L = sum_m L_m`` by link.
+def link_blocks(J: Jets, L: sp.Expr) -> dict[int, sp.Expr]:
+    """Split a (W, z) Lagrangian into blocks ``L = Σ_m L_m`` by link.
 
-    Each term goes to the deepest link among its variables (``W^{(m)}`` belongs to link
-    ``m``, ``z^{(m)}`` to link ``m - 1``).  For eq. (7) this gives
-    ``L_m = 1/2 W'^{(m)2} + 1/2 z'^{(m+1)2} - z'^{(m+1)} d/dt(W^{(m)} sigma(z^{(m)})) + ...``.
+    Each term goes to the deepest link among its variables (``W^(m)`` belongs to link
+    ``m``, ``z^(m)`` to link ``m - 1``).
     """
-    variables = net.variables("Wz")
     blocks: dict[int, list] = {}
     for term in sp.Add.make_args(sp.expand(L)):
-        links = [_link_of(net, v) for v in variables if term.has(v)]
-        key = max(links) if links else -1
-        blocks.setdefault(key, []).append(term)
+        keys = {J.variable_of(x) for x in term.free_symbols} - {None}
+        links = [_link_of(k) for k in keys if k[0] in "Wz"]
+        blocks.setdefault(max(links) if links else -1, []).append(term)
     return {k: sp.Add(*v) for k, v in sorted(blocks.items())}
 
 
-def shift(net: Network, expr: sp.Expr, k: int = 1) -> sp.Expr:
-    """Relabel layers ``m -> m + k`` (``W^{(m)} -> W^{(m+k)}``, ``z^{(m)} -> z^{(m+k)}``).
+def shift(J: Jets, expr: sp.Expr, k: int = 1) -> sp.Expr:
+    """Relabel layers ``m -> m + k`` (``W^(m) -> W^(m+k)``, ``z^(m) -> z^(m+k)``, ``σ(z^(m)) -> σ(z^(m+k))``).
 
-    Raises ``ValueError`` if a shifted variable does not exist (a layer beyond the network
-    or a neuron index beyond the width of the target layer).
+    Raises
+    ------
+    ValueError
+        If a shifted variable does not exist (a layer beyond the network or a neuron index
+        beyond the width of the target layer).
     """
     rep = {}
-    for (m, i, j), w in net.W.items():
-        if expr.has(w):
-            if (m + k, i, j) not in net.W:
-                raise ValueError(f"W^({m})_{{{i},{j}}} has no image under m -> m + {k}")
-            rep[w] = net.W[(m + k, i, j)]
-    for (m, i), z in net.z.items():
-        if expr.has(z):
-            if (m + k, i) not in net.z:
-                raise ValueError(f"z^({m})_{i} has no image under m -> m + {k}")
-            rep[z] = net.z[(m + k, i)]
-    return sp.expand(expr.subs(rep, simultaneous=True).doit())
+    free = sp.sympify(expr).free_symbols
+    for dct, name in ((J._W, "W"), (J._z, "z"), (J._s, "σ(z)")):
+        for key, lst in dct.items():
+            if not free & set(lst):
+                continue
+            new = (key[0] + k, *key[1:])
+            if new not in dct:
+                raise ValueError(f"{name}^({key[0]})_{key[1:]} has no image under m -> m + {k}")
+            rep.update(dict(zip(lst, dct[new])))
+    return sp.expand(sp.sympify(expr).xreplace(rep))
 
 
-def translation_check(net: Network, bulk: sp.Expr) -> dict[int, sp.Expr]:
+def translation_check(J: Jets, bulk: sp.Expr) -> dict[int, sp.Expr]:
     """``shift(L_m) - L_{m+1}`` for each pair of adjacent bulk links ``1 <= m < M - 1``.
 
     All zero means the bulk Lagrangian is a sum of one function of
-    ``(W^{(m)}, z^{(m)}, z^{(m+1)})`` over the bulk links: invariant under ``m -> m + 1``
-    up to the ends (Sec. 3 of [A]).  Raises ``ValueError`` when the widths differ so that
-    the shift is not defined.
+    ``(W^(m), z^(m), z^(m+1))`` over the bulk links: invariant under ``m -> m + 1`` up to the
+    ends (Sec. 3 of [A]).
+
+    Raises
+    ------
+    ValueError
+        When the widths differ so that the shift is not defined.
     """
-    blocks = link_blocks(net, bulk)
-    return {m: sp.expand(shift(net, blocks[m]) - blocks[m + 1]) for m in range(1, net.M - 1)}
+    blocks = link_blocks(J, bulk)
+    return {m: sp.expand(shift(J, blocks[m]) - blocks[m + 1]) for m in range(1, J.M - 1)}
 
 
-def permute_layer(net: Network, expr: sp.Expr, layer: int, perm, basis: str = "Wz") -> sp.Expr:
+def permute_layer(J: Jets, expr: sp.Expr, layer: int, perm, basis: str = "Wz") -> sp.Expr:
     """Relabel the neurons of hidden layer ``layer`` by the permutation ``perm`` (footnote 5 of [A]).
 
-    ``perm`` is a sequence holding ``1..N_layer`` in a new order: neuron ``i`` becomes
-    ``perm[i-1]``.  Maps ``z^{(layer)}_i`` (or, in the (W, b) basis, ``b^{(layer-1)}_i``),
-    the rows ``W^{(layer-1)}_{i j}`` and the columns ``W^{(layer)}_{a i}`` accordingly.
+    ``perm`` holds ``1..N_layer`` in a new order: neuron ``i`` becomes ``perm[i-1]``.  Maps
+    ``z^(layer)_i`` and ``σ(z^(layer)_i)`` (or, in the (W, b) basis, ``b^(layer-1)_i`` and
+    ``σ(z^(layer)_i)``), the rows ``W^(layer-1)_ij`` and the columns ``W^(layer)_ai``.
     """
-    from bbdlib.validate import check_choice, check_int
-
-    check_choice("basis", basis, ["Wb", "Wz"])
-    layer = check_int("layer", layer, minimum=1, maximum=net.M - 1)
-    n = net.widths[layer]
+    check_choice("basis", basis, BASES)
+    layer = check_int("layer", layer, minimum=1, maximum=J.M - 1)
+    n = J.widths[layer]
     perm = tuple(perm)
     if sorted(perm) != list(range(1, n + 1)):
         raise ValueError(f"perm must be a permutation of 1..{n}, got {perm!r}")
     p = {i: perm[i - 1] for i in range(1, n + 1)}
     rep = {}
-    for (m, i, j), w in net.W.items():
+    for (m, i, j), lst in J._W.items():
         if m == layer - 1:
-            rep[w] = net.W[(m, p[i], j)]
+            rep.update(zip(lst, J._W[(m, p[i], j)]))
         elif m == layer:
-            rep[w] = net.W[(m, i, p[j])]
-    if basis == "Wz":
-        for i in range(1, n + 1):
-            rep[net.z[(layer, i)]] = net.z[(layer, p[i])]
-    else:
-        for i in range(1, n + 1):
-            rep[net.b[(layer - 1, i)]] = net.b[(layer - 1, p[i])]
-    return sp.expand(expr.subs(rep, simultaneous=True).doit())
+            rep.update(zip(lst, J._W[(m, i, p[j])]))
+    for i in range(1, n + 1):
+        rep.update(zip(J._s[(layer, i)], J._s[(layer, p[i])]))
+        if basis == "Wz":
+            rep.update(zip(J._z[(layer, i)], J._z[(layer, p[i])]))
+        else:
+            rep.update(zip(J._b[(layer - 1, i)], J._b[(layer - 1, p[i])]))
+    return sp.expand(sp.sympify(expr).xreplace(rep))
 
 
-def draw_coupling_graph(g: CouplingGraph, net: Network, ax, *, title: str = "") -> None:
+def draw_coupling_graph(g: CouplingGraph, J: Jets, ax, *, title: str = "") -> None:
     """Draw a coupling graph with matplotlib: depth to the right, neurons stacked vertically.
 
     ``z`` and ``b`` nodes are circles, ``W`` nodes small squares between the layers, data
@@ -173,27 +251,22 @@ def draw_coupling_graph(g: CouplingGraph, net: Network, ax, *, title: str = "") 
     """
     import numpy as np
 
-    N = net.widths
+    N = J.widths
     pos = {}
     for n in g.nodes:
-        name = sp.srepr(n.func).split("'")[1] if g.kind[n] not in "XY" else str(n)
         k = g.kind[n]
-        if k == "z" or k == "b":
-            (m, i) = next(key for key, f in (net.z if k == "z" else net.b).items() if f == n)
-            layer = m if k == "z" else m + 1
-            pos[n] = (g.depth[n], i - (N[layer] + 1) / 2)
+        if k in "zb":
+            layer = n[1] if k == "z" else n[1] + 1
+            pos[n] = (g.depth[n], n[2] - (N[layer] + 1) / 2)
         elif k == "W":
-            (m, i, j) = next(key for key, f in net.W.items() if f == n)
+            m, i, j = n[1:]
             nW = N[m] * N[m + 1]
             r = (i - 1) * N[m] + (j - 1)
-            pos[n] = (g.depth[n] + 0.12 * (1 if k == "W" else 0), (r - (nW - 1) / 2) * 0.55)
+            pos[n] = (g.depth[n] + 0.12, (r - (nW - 1) / 2) * 0.55)
         elif k == "X":
-            j = net.X.index(n) + 1
-            pos[n] = (0.0, j - (N[0] + 1) / 2)     # the input layer m = 0
+            pos[n] = (0.0, n[1] - (N[0] + 1) / 2)     # the input layer m = 0
         else:
-            i = net.Y.index(n) + 1
-            pos[n] = (net.M + 0.55, i - (N[-1] + 1) / 2)
-        del name
+            pos[n] = (J.M + 0.55, n[1] - (N[-1] + 1) / 2)
     for e in g.edges:
         u, v = tuple(e)
         data = g.kind[u] in "XY" or g.kind[v] in "XY"
@@ -212,14 +285,13 @@ def draw_coupling_graph(g: CouplingGraph, net: Network, ax, *, title: str = "") 
     for n in g.nodes:   # labels: z^(m)_i as "z", layer and index; data X_j, Y_i
         k = g.kind[n]
         if k == "z":
-            (m, i) = next(key for key, f in net.z.items() if f == n)
+            m, i = n[1:]
             ax.annotate(f"z{m}{i}".translate(sub) if m < 10 and i < 10 else f"z{m},{i}", pos[n], xytext=(0, 6),
                         textcoords="offset points", ha="center", fontsize=9)
         elif k in "XY":
-            idx = (net.X if k == "X" else net.Y).index(n) + 1
-            ax.annotate(f"{k}{idx}".translate(sub), pos[n], xytext=(0, 6), textcoords="offset points",
+            ax.annotate(f"{k}{n[1]}".translate(sub), pos[n], xytext=(0, 6), textcoords="offset points",
                         ha="center", fontsize=9)
-    ax.set_xticks(range(net.M + 1))
+    ax.set_xticks(range(J.M + 1))
     ax.set_xlabel("depth (layer m)")
     ax.set_yticks([])
     ax.grid(False)

@@ -78,24 +78,30 @@ def sublattices(width: int, depth: int) -> int:
 
 
 def local_network_lagrangian(width: int, depth: int):
-    """The (W, z) Lagrangian of a fully connected network with every weight not in
-    :func:`local_links` set to zero: the exact discrete Lagrangian of Fig. 3.
+    """The (W, z) Lagrangian with only the weights of :func:`local_links`: the discrete Lagrangian of Fig. 3.
 
-    Returns ``(net, bulk, boundary)`` from :func:`bbdlib.bulk_boundary.symbolic.lagrangian.decompose`.
+    Built by :mod:`bbdlib.bulk_boundary.symbolic.jets` with every other weight absent (zero),
+    a site-wise loss, and split by :func:`bbdlib.bulk_boundary.symbolic.lagrangian.decompose`.
+
+    Parameters
+    ----------
+    width : int
+        ``N >= 3``.
+    depth : int
+        ``M >= 2``.
+
+    Returns
+    -------
+    tuple
+        ``(J, bulk, boundary)``: the jets and the two parts of the Lagrangian.
     """
-    from bbdlib.bulk_boundary.symbolic.lagrangian import is_data_term, lagrangian_wb, network
+    from bbdlib.bulk_boundary.symbolic.jets import jets
+    from bbdlib.bulk_boundary.symbolic.lagrangian import decompose
 
-    links = set(local_links(width, depth))
-    net = network((width,) * (depth + 1), loss="sitewise")
-    zero = {w: 0 for key, w in net.W.items() if key not in links}
-    # zero the missing weights first (in L and in eq. (6)), then change variables
-    L_wb = lagrangian_wb(net).subs(zero)
-    f = {b: e.subs(zero) for b, e in net.bias_in_wz().items()}
-    L = sp.expand(L_wb.subs(f).doit())
-    terms = sp.Add.make_args(L)
-    bulk = sp.Add(*[a for a in terms if not is_data_term(net, a)])
-    boundary = sp.Add(*[a for a in terms if is_data_term(net, a)])
-    return net, bulk, boundary
+    links = local_links(width, depth)
+    J = jets((width,) * (depth + 1), links=links)
+    D = decompose(J)
+    return J, D.bulk, D.boundary
 
 
 @dataclass(frozen=True)

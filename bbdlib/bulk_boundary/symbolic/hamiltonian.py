@@ -1,73 +1,65 @@
-"""Legendre transforms of [A]: eq. (8) in (W, z) and eq. (16) in (W, b).
+"""Legendre transforms of [A]: eq. (8) in (W, z), eq. (16) in (W, b), and their difference for a moving input.
 
-For the damped action ``S = int dt e^{gamma t} L`` (eq. (5) of [A]) the canonical momenta
-are ``p = d(e^{gamma t} L)/dq'`` and the Hamiltonian is
-``H = sum p q' - e^{gamma t} L = e^{gamma t} (sum q' dL/dq' - L)``.  Eq. (8) writes the same
-transform with ``p = dL/dq'`` and ``L``; the two differ by the overall factor ``e^{gamma t}``.
+The transform itself is :meth:`bbdlib.bulk_boundary.symbolic.jets.Jets.legendre`:
+``Σ_q ∂(wL)/∂q̇ q̇ - wL`` with ``w = e^{γt}`` for the damped action (5) (canonical momenta
+``p = ∂(e^{γt}L)/∂q̇``) or ``w = 1`` (eq. (8) as printed, ``p = ∂L/∂q̇``).  This module types
+the printed (16) and computes the shift between the two bases: eq. (6) at ``m = 0`` depends on
+time through ``X(t)``, and for a time-dependent point transformation the transforms differ by
+``Σ_i ḃ^(0)_i Σ_j W^(0)_ij Ẋ_j``.
 """
 from __future__ import annotations
 
-from typing import Iterable
-
 import sympy as sp
 
-from bbdlib.bulk_boundary.symbolic.lagrangian import Network
+from bbdlib.bulk_boundary.symbolic.jets import Jets
 
-__all__ = ["legendre", "hamiltonian_wb", "hamiltonian_wz", "printed_eq16",
-           "derived_eq16", "time_dependent_input_term"]
+__all__ = ["printed_eq16", "derived_eq16", "loss_coefficient", "legendre_shift_residual"]
+
+_HALF = sp.Rational(1, 2)
 
 
-def legendre(L: sp.Expr, variables: Iterable[sp.Expr], t: sp.Symbol,
-             weight: sp.Expr = sp.Integer(1)) -> sp.Expr:
-    """``sum_q (d(weight L)/dq') q' - weight L``, expanded (eq. (8) of [A] for ``weight = 1``).
+def _check(J) -> Jets:
+    if not isinstance(J, Jets):
+        raise TypeError(f"J must be a Jets (bbdlib.bulk_boundary.symbolic.jets.jets), got {type(J).__name__}")
+    return J
 
-    ``weight = exp(gamma t)`` gives the Hamiltonian of the damped action (5).
+
+def printed_eq16(J: Jets) -> sp.Expr:
+    """Eq. (16) of [A] as printed: ``½ e^{γt} [Σ Ẇ² + Σ ḃ² + ℓ]`` (``"Wb"`` jet variables, ``E = e^{γt}``)."""
+    _check(J)
+    return sp.expand(_HALF * J.egt * (2 * J.kinetic("Wb") + J.total_loss))
+
+
+def derived_eq16(J: Jets) -> sp.Expr:
+    """Eq. (16) corrected: ``e^{γt} [½ Σ Ẇ² + ½ Σ ḃ² + ℓ]`` (the loss with coefficient 1)."""
+    _check(J)
+    return sp.expand(J.egt * (J.kinetic("Wb") + J.total_loss))
+
+
+def loss_coefficient(J: Jets, H: sp.Expr) -> sp.Expr:
+    """The coefficient ``c`` in ``H = e^{γt}(T + c ℓ)``; raises ``ValueError`` if ``H`` is not of that form."""
+    _check(J)
+    ell = J.total_loss
+    first = sp.Add.make_args(ell)[0]
+    c = sp.expand(H).coeff(J.egt * first)
+    if sp.expand(H - J.egt * (J.kinetic("Wb") + c * ell)) != 0:
+        raise ValueError("H is not e^{γt}(T + c ℓ)")
+    return c
+
+
+def legendre_shift_residual(J: Jets) -> sp.Expr:
+    """``H_(8) - H_(W,b) - Σ_i ḃ^(0)_i Σ_j W^(0)_ij Ẋ_j`` in the (W, z) variables (zero: an identity).
+
+    ``H_(8)`` is the Legendre transform in the (W, z) basis, ``H_(W,b)`` the one in (W, b)
+    rewritten by (6); with ``moving_input=False`` the input term vanishes.
+
+    Parameters
+    ----------
+    J : Jets
+
+    Returns
+    -------
+    sympy.Expr
     """
-    WL = weight * L
-    H = sp.Add(*[sp.diff(WL, sp.diff(q, t)) * sp.diff(q, t) for q in variables]) - WL
-    return sp.expand(H)
-
-
-def hamiltonian_wb(net: Network, L_wb: sp.Expr, weight: sp.Expr = sp.Integer(1)) -> sp.Expr:
-    """Legendre transform in the (W, b) variables."""
-    return legendre(L_wb, net.variables("Wb"), net.t, weight)
-
-
-def hamiltonian_wz(net: Network, L_wz: sp.Expr, weight: sp.Expr = sp.Integer(1)) -> sp.Expr:
-    """Legendre transform in the (W, z) variables: eq. (8) of [A]."""
-    return legendre(L_wz, net.variables("Wz"), net.t, weight)
-
-
-def printed_eq16(net: Network) -> sp.Expr:
-    """Eq. (16) of [A] as printed: ``1/2 e^{gt} [sum W'^2 + sum b'^2 + ell(W, b, X, Y)]``."""
-    d = net.d
-    return sp.expand(sp.Rational(1, 2) * sp.exp(net.gamma * net.t) * (
-        sp.Add(*[d(w) ** 2 for w in net.W.values()]) + sp.Add(*[d(b) ** 2 for b in net.b.values()])
-        + net.loss_of(net.forward())))
-
-
-def derived_eq16(net: Network) -> sp.Expr:
-    """Eq. (16) as the Legendre transform of ``e^{gt} L`` gives it:
-    ``e^{gt} [1/2 sum W'^2 + 1/2 sum b'^2 + ell]`` (the loss with coefficient 1)."""
-    d = net.d
-    return sp.expand(sp.exp(net.gamma * net.t) * (
-        sp.Rational(1, 2) * (sp.Add(*[d(w) ** 2 for w in net.W.values()])
-                             + sp.Add(*[d(b) ** 2 for b in net.b.values()]))
-        + net.loss_of(net.forward())))
-
-
-def time_dependent_input_term(net: Network) -> sp.Expr:
-    """``H_(W,z) - H_(W,b)`` for a time-dependent input, in the (W, b) variables.
-
-    Eq. (6) at ``m = 0`` depends on time explicitly through ``X(t)``:
-    ``b^{(0)} = z^{(1)} - W^{(0)} X(t)``.  For a time-dependent point transformation
-    ``q = f(Q, t)`` the Legendre transforms differ by ``-sum p_q df/dt|_explicit``, here
-    ``sum_i b'^{(0)}_i sum_j W^{(0)}_{ij} X'_j``.  Zero for a fixed input.
-    """
-    if not net.time_dependent_data:
-        return sp.Integer(0)
-    N = net.widths
-    return sp.expand(sp.Add(*[
-        net.d(net.b[(0, i)]) * sp.Add(*[net.W[(0, i, j)] * net.d(net.X[j - 1])
-                                        for j in range(1, N[0] + 1)])
-        for i in range(1, N[1] + 1)]))
+    _check(J)
+    return sp.expand(J.legendre("Wz") - J.to_wz(J.legendre("Wb") + J.input_drive()))

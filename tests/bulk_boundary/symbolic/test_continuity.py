@@ -3,8 +3,6 @@ import pytest
 import sympy as sp
 
 from bbdlib.bulk_boundary.symbolic import continuity as C
-from bbdlib.bulk_boundary.symbolic import eom as EOM
-from bbdlib.bulk_boundary.symbolic.lagrangian import decompose, network
 
 REFS = ("eq. (17)", "eq. (19)", "eq. (20)", "eq. (25)", "eq. (30)")
 
@@ -79,43 +77,25 @@ def test_homogeneity_of_e_D_J():
         C.shift_check(C.jets((1, 2, 3, 2, 2, 1)), 2, 1, "e")
 
 
-def _to_jets(net, J, expr):
-    """Rewrite an expression of the sympy Function pipeline in the jet variables."""
-    t, sub = net.t, {}
-    pairs = [(f, J._W[k]) for k, f in net.W.items()] + [(f, J._z[k]) for k, f in net.z.items()]
-    pairs += [(f, J._X[j + 1]) for j, f in enumerate(net.X)] + [(f, J._Y[i + 1]) for i, f in enumerate(net.Y)]
-    for (m, i), f in net.z.items():
-        if m < net.M:
-            for k in (1, 2, 3):
-                sub[sp.Derivative(net.sigma(f), (f, k))] = J._s[(m, i)][k]
-            sub[net.sigma(f)] = J._s[(m, i)][0]
-    for i, (Zi, Yi) in enumerate(zip(net.Z, net.Y)):
-        sub[sp.Function(f"ell_{{{i + 1}}}")(Zi, Yi)] = J.loss(i + 1)
-    for k in (3, 2, 1):
-        expr = expr.xreplace({sp.Derivative(f, (t, k)): lst[k] for f, lst in pairs})
-    expr = expr.xreplace(sub)
-    return sp.expand(expr.xreplace({f: lst[0] for f, lst in pairs}))
-
-
-def test_jet_lagrangian_and_equations_are_the_books_derived_ones():
-    net = network((1, 2, 1, 1), loss="sitewise")
-    J = C.jets((1, 2, 1, 1))
-    D = decompose(net)
-    assert sp.expand(_to_jets(net, J, D.L_wz) - J.lagrangian) == 0
-    E = EOM.eom_wz(net, D.L_wz)
-    for (m, i), f in net.z.items():
-        if m < net.M:   # E(Z) involves ∂ℓ/∂Z, spelled differently in the two pipelines
-            assert sp.expand(_to_jets(net, J, E[f]) - J.eom((m, i))) == 0
-    for key, f in net.W.items():
-        assert sp.expand(_to_jets(net, J, E[f]) - J.eom(key)) == 0
-
-
 @pytest.mark.parametrize("widths, exc", [((1, 0, 2, 1), ValueError), ((1, -2, 2, 1), ValueError),
-                                         ((1, 2, 1), ValueError), ((1, 2.0, 2, 1), TypeError),
+                                         ((1, 2), ValueError), ((1, 2.0, 2, 1), TypeError),
                                          ("1221", TypeError), (5, TypeError)])
 def test_bad_widths(widths, exc):
     with pytest.raises(exc, match="widths"):
         C.jets(widths)
+
+
+@pytest.mark.parametrize("ref", ["eq. (19)", "eq. (20)"])
+def test_a_bulk_identity_needs_a_bulk_layer(ref):
+    J = C.jets((1, 2, 1))                 # depth 2: no site 1 < m < M
+    with pytest.raises(ValueError, match="depth"):
+        C.prove(ref, J)
+    assert C.prove("eq. (25)", J).holds and C.prove("eq. (17)", J).holds
+
+
+def test_a_generic_loss_is_refused():
+    with pytest.raises(ValueError, match="site-wise"):
+        C.prove("eq. (17)", C.jets((1, 2, 2, 1), loss="generic"))
 
 
 def test_bad_arguments(small):
@@ -135,12 +115,3 @@ def test_bad_arguments(small):
         C.output_current(small, 1, "other")
     with pytest.raises(ValueError, match="jet variables"):
         small.dt(sp.Symbol("q"))
-
-
-def test_legendre_transforms_differ_by_the_input_term():
-    for w in ((2, 3, 2, 1), (1, 2, 2, 2, 1)):
-        assert C.legendre_shift_residual(C.jets(w)) == 0
-    J = C.jets((1, 2, 2, 1), moving_input=False)
-    assert C.legendre_shift_residual(J) == 0
-    with pytest.raises(TypeError, match="J must be"):
-        C.legendre_shift_residual((1, 2, 2, 1))

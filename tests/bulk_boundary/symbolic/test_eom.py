@@ -1,11 +1,8 @@
 """Tests of bbdlib.bulk_boundary.symbolic.eom: eqs. (4), (14), (15), (23), (28) of [A]."""
+import pytest
 import sympy as sp
 
 from bbdlib.bulk_boundary.symbolic.eom import (
-    canonical,
-    damped_euler_lagrange,
-    eom_wb,
-    eom_wz,
     equivalence_to_eq4,
     jacobian,
     printed_eq4,
@@ -15,63 +12,68 @@ from bbdlib.bulk_boundary.symbolic.eom import (
     printed_eq23_z,
     printed_eq28,
 )
-from bbdlib.bulk_boundary.symbolic.lagrangian import decompose, network
-
-
-def test_damped_oscillator():
-    """L = q'^2/2 - k q^2/2 gives q'' + gamma q' + k q (eq. (14) on a known case)."""
-    t, g, k = sp.symbols("t gamma k")
-    q = sp.Function("q")(t)
-    L = sp.diff(q, t) ** 2 / 2 - k * q ** 2 / 2
-    E = damped_euler_lagrange(L, [q], t, g)[q]
-    assert sp.expand(E - (sp.diff(q, t, 2) + g * sp.diff(q, t) + k * q)) == 0
+from bbdlib.bulk_boundary.symbolic.jets import jets
 
 
 def test_eq4_from_eq5():
-    net = network((2, 1, 1))
-    D = decompose(net)
-    E = eom_wb(net, D.L_wb)
-    for q in net.variables("Wb"):
-        assert canonical(E[q] - printed_eq4(net, q)) == 0
+    J = jets((2, 1, 2))
+    for k in J.variables("Wb"):
+        assert sp.expand(J.eom(k, "Wb") - printed_eq4(J, k)) == 0
 
 
-def test_bulk_equations_and_printed_index():
-    net = network((2, 2, 2, 2), loss="sitewise")
-    D = decompose(net)
-    E = eom_wz(net, D.L_wz)
-    for (m, i, j), W in net.W.items():
-        assert canonical(E[W] - printed_eq15_W(net, m, i, j)) == 0   # m = 0 is eq. (23)
-    for i in (1, 2):
-        # as printed, the friction term of E(z^(2)) has the wrong layer
-        assert canonical(E[net.z[(2, i)]] - printed_eq15_z(net, 2, i)) != 0
-        assert canonical(E[net.z[(2, i)]] - printed_eq15_z(net, 2, i, friction_layer=1)) == 0
-        assert canonical(E[net.z[(1, i)]] - printed_eq23_z(net, i)) == 0
-        assert canonical(E[net.z[(3, i)]] - printed_eq28(net, i)) == 0
+@pytest.mark.parametrize("widths", [(2, 2, 2, 2), (1, 2, 3, 1)])
+def test_bulk_equations_and_printed_index(widths):
+    J = jets(widths)
+    for k in J.variables("Wz"):
+        if k[0] == "W":
+            assert sp.expand(J.eom(k) - printed_eq15_W(J, *k[1:])) == 0   # m = 0 is eq. (23)
+    for i in J.N(2):
+        assert sp.expand(J.eom(("z", 2, i)) - printed_eq15_z(J, 2, i, friction_layer=1)) == 0
+        if i in J.N(3):     # as printed, the friction term of E(z^(2)) has the wrong layer
+            assert sp.expand(J.eom(("z", 2, i)) - printed_eq15_z(J, 2, i)) != 0
+        else:
+            with pytest.raises(ValueError, match="needs i"):
+                printed_eq15_z(J, 2, i)
+    for i in J.N(1):
+        assert sp.expand(J.eom(("z", 1, i)) - printed_eq23_z(J, i)) == 0
+    for i in J.N(J.M):
+        assert sp.expand(J.eom(("z", J.M, i)) - printed_eq28(J, i)) == 0
     assert printed_eq23_W is printed_eq15_W
 
 
 def test_printed_boundary_coefficient_would_break_eq23():
     """With the printed coefficient 1 of eq. (7), E(W^(0)) is not eq. (23)."""
-    from bbdlib.bulk_boundary.symbolic.lagrangian import printed_eq7
-    net = network((2, 2, 2))
-    bulk, boundary = printed_eq7(net)
-    W = net.W[(0, 1, 2)]
-    E = damped_euler_lagrange(bulk + boundary, [W], net.t, net.gamma)[W]
-    assert canonical(E - printed_eq23_W(net, 0, 1, 2)) != 0
+    J = jets((2, 2, 2))
+    extra = sp.Rational(1, 2) * sum(J.S(0, i) ** 2 for i in J.N(1))
+    p = sp.diff(extra, J.W(0, 1, 2, 1))
+    E = J.eom(("W", 0, 1, 2)) + J.dt(p) + J.gamma * p - J.partial(extra, ("W", 0, 1, 2))
+    assert sp.expand(E - printed_eq23_W(J, 0, 1, 2)) != 0
 
 
-def test_equivalence_to_eq4_fixed_and_moving_input():
-    for td in (False, True):
-        net = network((1, 2, 1), time_dependent_data=td)
-        D = decompose(net)
-        eq = equivalence_to_eq4(net, D.L_wb, D.L_wz)
-        assert eq.holds
-        J = jacobian(net)
-        assert sp.simplify(J.det()) == 1
+@pytest.mark.parametrize("moving", [False, True])
+def test_equivalence_to_eq4(moving):
+    J = jets((1, 2, 2, 1), moving_input=moving, moving_target=moving)
+    eq = equivalence_to_eq4(J)
+    assert eq.holds
+    assert sp.expand(jacobian(J).det()) == 1
 
 
-def test_equivalence_detects_a_wrong_lagrangian():
-    net = network((1, 2, 1))
-    D = decompose(net)
-    wrong = D.L_wz + sp.diff(net.z[(1, 1)], net.t) ** 2   # extra kinetic term
-    assert not equivalence_to_eq4(net, D.L_wb, wrong).holds
+def test_equivalence_detects_a_wrong_equation(monkeypatch):
+    J = jets((1, 2, 1))
+    eom = J.eom
+
+    def wrong(key, basis="Wz"):       # an extra term in one (W, z) equation
+        e = eom(key, basis)
+        return e + J.z(1, 1, 1) if (key == ("z", 1, 1) and basis == "Wz") else e
+    monkeypatch.setattr(J, "eom", wrong)
+    assert not equivalence_to_eq4(J).holds
+
+
+def test_bad_input():
+    J = jets((1, 2, 2, 1))
+    with pytest.raises(ValueError, match="m"):
+        printed_eq15_z(J, 3, 1)
+    with pytest.raises(ValueError, match="friction_layer"):
+        printed_eq15_z(J, 2, 1, friction_layer=0)
+    with pytest.raises(TypeError, match="J must be"):
+        equivalence_to_eq4((1, 2, 1))

@@ -30,15 +30,19 @@ def test_local_links_periodic():
 
 
 def test_local_network_is_local_in_width():
-    net, bulk, boundary = local_network_lagrangian(4, 2)
+    J, bulk, boundary = local_network_lagrangian(4, 2)
     N = 4
+    assert len(J.links) == len(local_links(4, 2))
     for term in sp.Add.make_args(bulk):
-        idx = [key[1] for key, z in net.z.items() if term.has(z)]
-        idx += [key[1] for key, w in net.W.items() if term.has(w)]
-        idx += [key[2] for key, w in net.W.items() if term.has(w)]
+        keys = {J.variable_of(x) for x in term.free_symbols} - {None}
+        idx = [k[2] for k in keys if k[0] == "z"] + [k[2] for k in keys if k[0] == "W"] \
+            + [k[3] for k in keys if k[0] == "W"]
         for a in idx:
             for b in idx:
                 assert min((a - b) % N, (b - a) % N) <= 2
+    # the output boundary is -Σ ℓ_i
+    ell = {J.loss(i) for i in J.N(J.M)}
+    assert sp.expand(sp.Add(*[t for t in sp.Add.make_args(boundary) if t.free_symbols & ell]) + J.total_loss) == 0
 
 
 def test_null_lagrangian_detector():
