@@ -215,3 +215,20 @@ def test_train_sgd_trajectory_is_bitwise_that_of_the_plain_loop():
     np.testing.assert_array_equal(r.w_last, w)
     np.testing.assert_array_equal(r.b_last, b)
     np.testing.assert_array_equal(r.trajectory, np.array(traj))
+
+
+def test_the_comparison_returns_its_own_equilibrium_run():
+    """compare_actual_and_potential_jumps hands back the M = 1 run it compared (chapter II.6
+    tests that run's stationarity): the same run as equilibrium_jumps with the same seed."""
+    from bbdlib.duality.experiments import compare_actual_and_potential_jumps
+    comp = Composition("relu", "power", 4)
+    th = {c: rotation_angle("class_mean", c) for c in "-+"}
+    out = compare_actual_and_potential_jumps(comp, 0.82, 0.08, gamma=0.1, steps=600, thetas=th, replicas=8,
+                                             burn_in=50, rng=np.random.default_rng(3), potential_seed=[1],
+                                             fit_seed=0, n_potential=20_000, n_boot=10)
+    ref = equilibrium_jumps(comp, 0.82, 0.08, gamma=0.1, steps=600, thetas=th, replicas=8, burn_in=50,
+                            rng=np.random.default_rng(3))
+    run = out["-"].run
+    assert run is out["+"].run
+    np.testing.assert_array_equal(run.changes["-"], ref.changes["-"])
+    assert (run.drift_w, run.fluct_b) == (ref.drift_w, ref.fluct_b)
