@@ -41,6 +41,8 @@ _HALF, _QUARTER = sp.Rational(1, 2), sp.Rational(1, 4)
 def _check_jets(J) -> None:
     if not isinstance(J, Jets):
         raise TypeError(f"J must be a Jets (bbdlib.bulk_boundary.symbolic.jets.jets), got {type(J).__name__}")
+    if len(J.links) != sum(J.widths[m] * J.widths[m + 1] for m in range(J.M)):
+        raise ValueError("J: the identities of Sec. 4 / App. A are for a fully connected network (no links=...)")
     if J.loss_kind != "sitewise":
         raise ValueError("the identities of Sec. 4 / App. A assume a site-wise loss: jets(widths, loss='sitewise')")
 

@@ -281,10 +281,17 @@ def riemann_sum_eq33(kernel, z, n: int, length: float = 1.0):
     from scipy.integrate import quad
 
     n = check_int("n", n, minimum=1)
+    if not (isinstance(length, (int, float)) and np.isfinite(length) and length > 0):
+        raise ValueError(f"length must be a finite positive number, got {length!r}")
     dx = length / n
     xs = (np.arange(n) + 0.5) * dx
-    W = dx * kernel(xs[:, None], xs[None, :])
-    disc = W @ np.tanh(z(xs))
+    with np.errstate(all="ignore"):
+        W = dx * np.asarray(kernel(xs[:, None], xs[None, :]), dtype=float)
+        zs = np.asarray(z(xs), dtype=float)
+    for name, v in (("kernel", W), ("z", zs)):
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"{name} must return finite values on the lattice")
+    disc = W @ np.tanh(zs)
     cont = np.array([quad(lambda s: kernel(xi, s) * np.tanh(z(s)), 0.0, length,
                           epsabs=1e-13, epsrel=1e-13, limit=200)[0] for xi in xs])
     return float(np.max(np.abs(disc - cont)))

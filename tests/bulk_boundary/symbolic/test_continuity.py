@@ -115,3 +115,9 @@ def test_bad_arguments(small):
         C.output_current(small, 1, "other")
     with pytest.raises(ValueError, match="jet variables"):
         small.dt(sp.Symbol("q"))
+
+
+def test_a_masked_network_is_refused():
+    J = C.jets((1, 2, 2, 1), links=[(0, 1, 1), (0, 2, 1), (1, 1, 1), (2, 1, 1), (2, 1, 2)])
+    with pytest.raises(ValueError, match="fully connected"):
+        C.prove("eq. (17)", J)

@@ -102,3 +102,16 @@ def test_sublattices_of_the_local_architecture():
         sublattices(2, 3)
     with pytest.raises(ValueError, match="depth"):
         sublattices(5, 1)
+
+
+def test_riemann_sum_bad_input():
+    import pytest
+
+    with pytest.raises(ValueError, match="kernel"):
+        riemann_sum_eq33(lambda a, b: np.log(a - b), np.sin, 8)
+    with pytest.raises(ValueError, match="z"):
+        riemann_sum_eq33(lambda a, b: a + b, lambda s: np.asarray(s) / np.zeros_like(s), 8)
+    with pytest.raises(ValueError, match="length"):
+        riemann_sum_eq33(lambda a, b: a + b, np.sin, 8, length=np.inf)
+    with pytest.raises(ValueError, match="n"):
+        riemann_sum_eq33(lambda a, b: a + b, np.sin, 0)
