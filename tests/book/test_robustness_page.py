@@ -81,6 +81,8 @@ def test_kn_caption_and_figure(tmp_path):
     caption = page.kn_caption(kmap)
     assert "n = 2, 3, 4, 5, 6, 7, 8, 12" in caption and "for n = 12 (marked ×)" in caption
     assert "14 of the 14 measurements" in caption and "1 runs ended" in caption
+    assert "measured in each of the 3 runs, have the same k in every run" in caption
+    assert "Warning" in page.kn_caption(sw.kn_map(_sweep(second_run_k2=0.5)))
     png = sw.plot_kn_map(kmap, tmp_path / "kn.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -139,8 +139,10 @@ def kn_caption(kmap) -> str:
                  f"{', '.join(f'{n:g}' for n in kmap.no_range)} (marked ×).")
     else:
         text += " Every n has a power-law range at the default sample size."
-    if not kmap.consistent:
-        text += " Warning: an (n, class) measured in several runs differs between them."
+    if kmap.runs > 1:
+        text += (f" The fixed n of the chapter, measured in each of the {kmap.runs} runs, have the same k in every run."
+                 if kmap.consistent else
+                 " Warning: an (n, class) measured in several runs has a different k in some of them.")
     if kmap.failed:
         text += f" {len(kmap.failed)} runs ended with a flipped claim or an error; their records are shown."
     return text
