@@ -9,16 +9,18 @@ continues exactly as if the function had run.  Results are therefore bitwise ide
 and without the store: it only removes repeated work.
 
 The key hashes the function's module and name, every argument (arrays by dtype, shape and
-bytes; anything else by its pickle), the generator's state, the source of every module of
-``bbdlib`` and the numpy and Python versions, so that any change of code or input is a new
-key.  Entries are written atomically and guarded by a lock file, so that two processes that
-need the same entry compute it once.
+bytes; anything else by its pickle), the generator's state, the source of the function's
+module and of every bbdlib module it imports, transitively (all the code it can run), and the
+numpy and Python versions, so that any change of code or input is a new key.  Entries are
+written atomically and guarded by a lock file, so that two processes that need the same entry
+compute it once.
 
 The store lives in ``$BBDLIB_CACHE_DIR`` if set, else ``_build/cache/duality`` next to the
 ``bbdlib`` package; ``BBDLIB_CACHE_DIR=off`` disables it (as does an unwritable folder).
 """
 from __future__ import annotations
 
+import ast
 import fcntl
 import hashlib
 import os
@@ -36,26 +38,64 @@ __all__ = ["memo_call", "cache_dir", "source_hash", "CACHE_ENV"]
 #: Environment variable naming the store's folder ("off" disables the store)
 CACHE_ENV = "BBDLIB_CACHE_DIR"
 _PACKAGE = Path(__file__).resolve().parents[1]
-_SOURCE_HASH: str | None = None
+_SOURCE_HASH: dict[str, str] = {}
 
 
-def source_hash() -> str:
-    """Hash of the source of every module of ``bbdlib`` with the numpy and Python versions.
+def _module_file(name: str) -> Path | None:
+    parts = name.split(".")
+    if parts[0] != "bbdlib":
+        return None
+    base = _PACKAGE.joinpath(*parts[1:])
+    for cand in (base.with_suffix(".py"), base / "__init__.py"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _dependencies(module: str) -> list[Path]:
+    """The source files of ``module`` and of every bbdlib module it imports, transitively
+    (every import statement of the files, in functions too, read with :mod:`ast`)."""
+    seen: dict[str, Path] = {}
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        path = _module_file(name)
+        if path is None or name in seen:
+            continue
+        seen[name] = path
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]      # the packages' __init__
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                todo += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                todo.append(node.module)
+                todo += [f"{node.module}.{a.name}" for a in node.names]   # "from pkg import module"
+    return sorted(seen.values())
+
+
+def source_hash(module: str = __name__) -> str:
+    """Hash of the source of ``module`` and of every bbdlib module it imports, transitively
+    (all the code a stored function can run), with the numpy and Python versions.
+
+    Parameters
+    ----------
+    module : str
+        A module name (default: this one).
 
     Returns
     -------
     str
-        Hex digest (computed once per process).
+        Hex digest (computed once per process and module).
     """
-    global _SOURCE_HASH
-    if _SOURCE_HASH is None:
+    if module not in _SOURCE_HASH:
         h = hashlib.blake2b(digest_size=16)
         h.update(f"numpy {np.__version__}; python {sys.version}".encode())
-        for p in sorted(_PACKAGE.rglob("*.py")):
+        for p in _dependencies(module):
             h.update(str(p.relative_to(_PACKAGE)).encode())
             h.update(p.read_bytes())
-        _SOURCE_HASH = h.hexdigest()
-    return _SOURCE_HASH
+        _SOURCE_HASH[module] = h.hexdigest()
+    return _SOURCE_HASH[module]
 
 
 def cache_dir() -> Path | None:
@@ -91,7 +131,7 @@ def _feed(h, obj: Any) -> None:
 
 def _key(fn: Callable, args: tuple, kwargs: dict, rng: np.random.Generator) -> str:
     h = hashlib.blake2b(digest_size=20)
-    h.update(f"{fn.__module__}.{fn.__qualname__} {source_hash()}".encode())
+    h.update(f"{fn.__module__}.{fn.__qualname__} {source_hash(fn.__module__)}".encode())
     _feed(h, args)
     _feed(h, kwargs)
     _feed(h, rng.bit_generator.state)

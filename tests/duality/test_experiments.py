@@ -198,3 +198,30 @@ def test_format_k_never_prints_a_signed_zero():
     assert format_k(-1e-17) == "0.000" and format_k(-0.0004, 3) == "0.000"
     assert format_k(-0.0006, 3) == "-0.001" and format_k(2.0) == "2.000"
     assert format_k(float("nan")) == "—"
+
+
+def test_importance_band_reaches_the_lower_edge():
+    """'−' class of Fig. 5 at θ₋ = π/2: |q̇′| = γ/(1 − y), so |q̇′| ≥ q iff 1 − y ≤ γ/q."""
+    from bbdlib.duality.experiments import importance_band
+    from bbdlib.duality.jumps import JumpMap
+    jm = JumpMap(figure_composition(5), 3.5, -1.25, "-", 0.1, math.pi / 2)
+    lo, hi = importance_band(jm, 2.0)
+    assert (lo + hi) / 2 == pytest.approx(1.0, abs=1e-12)
+    assert 1.0 - lo == pytest.approx(0.1 / 2.0, rel=0.01)
+    with pytest.raises(ValueError, match="q_low"):
+        importance_band(jm, -1.0)
+
+
+def test_importance_fit_agrees_with_the_streamed_fit():
+    """The weighted MLE of importance samples near y* and the streamed MLE estimate the same
+    exponent over the same window (independent samples: within the interval of a difference)."""
+    from bbdlib.duality.experiments import importance_fit
+    r = analyse_class(figure_composition(5), 3.5, -1.25, "-", n_samples=200_000, gamma=0.1,
+                      rng=np.random.default_rng(2), n_boot=50, n_stream=2_000_000)
+    assert r.window is not None and r.streamed is not None
+    prop, f = importance_fit(r, 400_000, rng=3, n_boot=50)
+    assert prop.band[0] < 1.0 < prop.band[1]
+    assert f.n_in_range > r.fit.n_in_range / 10
+    assert abs(f.k - r.fit.k) <= 1.5 * math.hypot(f.half_width, r.fit.half_width)
+    with pytest.raises(TypeError, match="r"):
+        importance_fit("r", 10, rng=0)

@@ -89,3 +89,12 @@ def test_bad_input(store):
         memo.memo_call(3, rng=np.random.default_rng(0))
     with pytest.raises(TypeError, match="rng"):
         memo.memo_call(lambda *, rng: 1, rng=0)
+
+
+def test_the_key_covers_the_code_the_function_runs():
+    """train_sgd's entry depends on training.py and what it imports (toy_model, activations,
+    validate), not on unrelated modules (Part I, the book machinery)."""
+    deps = {str(p.relative_to(memo._PACKAGE)) for p in memo._dependencies("bbdlib.duality.training")}
+    assert {"duality/training.py", "duality/toy_model.py", "activations.py", "validate.py"} <= deps
+    assert not any(d.startswith(("bulk_boundary", "book")) for d in deps)
+    assert memo.source_hash("bbdlib.duality.training") != memo.source_hash("bbdlib.duality.analysis_plan")
