@@ -423,7 +423,8 @@ def fitted_orders(rows: list[StudyRow], key: str, method: str) -> np.ndarray:
 
 
 def residual_table(rows: list[StudyRow]) -> str:
-    """A Markdown table of a :func:`study` (residuals at the finest step, orders, printed output residual).
+    """A Markdown table of a :func:`study` (residuals at the finest step, orders, the ratio of the residual at
+    the coarsest step to its Richardson estimate, printed output residual).
 
     Parameters
     ----------
@@ -437,17 +438,25 @@ def residual_table(rows: list[StudyRow]) -> str:
     """
     head = ("| # | widths | σ, loss | drive | method | h | ε_h (local error) | input (26) | bulk (21) "
             "| output (31), corrected "
-            "| orders in/bulk/out | sum rule (17) | output (31) as printed |")
+            "| orders in/bulk/out | r(h)/E(h) in/bulk/out | sum rule (17) | output (31) as printed |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         f = r.res[-1]
         o = r.orders
         bulk = "–" if np.isnan(f.bulk) else f"{f.bulk:.1e}"
         ob = "–" if "bulk" not in o else f"{o['bulk']:.2f}"
+        ratios = []
+        for key in ("input", "bulk", "output"):
+            if np.isnan(getattr(r.res[0], key)):
+                ratios.append("–")
+                continue
+            v = refinement_check([x.h for x in r.res], [getattr(x, key) for x in r.res], r.method)
+            ratios.append(f"{v.ratio[0]:.2f}")
         lines.append(
             f"| {r.config + 1} | {'-'.join(map(str, r.widths))} | {r.activation}, {r.loss} | {r.drive} | "
             f"{r.method} | {f.h:.2g} | {f.local_error:.1e} | {f.input:.1e} | {bulk} | {f.output:.1e} | "
-            f"{o['input']:.2f} / {ob} / {o['output']:.2f} | {f.sum_rule:.1e} | {f.output_printed:.2f} |")
+            f"{o['input']:.2f} / {ob} / {o['output']:.2f} | {' / '.join(ratios)} | {f.sum_rule:.1e} | "
+            f"{f.output_printed:.2f} |")
     return "\n".join(lines)
 
 

@@ -606,6 +606,14 @@ def refinement_check(steps, residuals, method, *, order_allowance: float = ORDER
     ValueError
         For fewer than two steps, steps that do not decrease, non-positive or non-finite
         residuals, shapes that disagree, or an unknown method.
+
+    Notes
+    -----
+    The upper end of the window assumes the residual is the integrator's error.  A measurement
+    error that converges faster (the book's sixth-order differences of sampled energies) can
+    dominate at the coarsest step and raise the observed order above ``p + 2`` for ``p = 2``;
+    steps that are too coarse can then fail a holding identity.  ``ratio`` is ``inf`` when the
+    two coarsest residuals are exactly equal (no Richardson estimate; the case fails).
     """
     r = check_array("residuals", residuals)
     if r.ndim == 1:
