@@ -46,7 +46,7 @@ from bbdlib.validate import check_choice, check_generator, check_int, check_real
 __all__ = ["FIGURES", "PAPER_K", "WINDOW_RULES", "ClassResult", "FigureResult",
            "figure_composition", "linear_least_squares", "run_experiment", "analyse_class",
            "slope_allowance", "JumpComparison", "compare_actual_and_potential_jumps",
-           "plot_experiment", "plot_figure", "run_experiments", "ExperimentBatch", "MIN_DECADES",
+           "plot_experiment", "plot_figure", "run_experiments", "ExperimentBatch", "idle_cores", "MIN_DECADES",
            "WINDOW_TOL", "experiment_rng",
            "jacobian_exponent", "jacobian_is_exact", "branch_jacobian", "exponent_claim_values",
            "format_k", "importance_band", "importance_fit"]
@@ -402,7 +402,8 @@ def analyse_class(comp: Composition, w: float, b: float, cls: str, *, n_samples:
                             high_inclusive=False)
     theta = rotation_angle(theta_rule, cls, w, b)
     jm = JumpMap(comp, w, b, cls, gamma, theta)
-    s = jm.sample(n_samples, rng=rng)
+    # the plan takes the Jacobian from the map, the older rules from the samples
+    s = jm.sample(n_samples, rng=rng, jacobian=window_rule != "plan")
     aq = s.abs_qdot
     if aq.size < 250 or aq.max() <= aq.min() * (1 + 1e-9):
         return ClassResult(s, None, None, float("nan"),
@@ -646,6 +647,27 @@ class ExperimentBatch:
     workers: int
 
 
+def idle_cores() -> int:
+    """Cores not busy now: the cores this process may use minus the 1-minute load average
+    (rounded), at least 1.  Extra processes on busy cores only compete (e.g. when a sweep
+    already runs one chapter per core), and each costs its start-up and the transfer of its
+    results.
+
+    Returns
+    -------
+    int
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    return max(1, int(round(cores - load)))
+
+
 def run_experiments(jobs: dict, *, workers: int = 1) -> ExperimentBatch:
     """:func:`run_experiment` for every job, in up to ``workers`` processes.
 
@@ -661,7 +683,8 @@ def run_experiments(jobs: dict, *, workers: int = 1) -> ExperimentBatch:
     jobs : dict
         ``{key: keyword arguments of run_experiment}`` (including ``comp`` and ``rng``).
     workers : int
-        Processes (>= 1; at most the number of jobs are started).
+        Processes (>= 1): at most this many, the number of jobs and :func:`idle_cores`
+        are started.
 
     Returns
     -------
@@ -673,7 +696,7 @@ def run_experiments(jobs: dict, *, workers: int = 1) -> ExperimentBatch:
         if not isinstance(kw, dict) or "comp" not in kw or "rng" not in kw:
             raise TypeError(f"jobs[{key!r}] must be a dict of run_experiment keyword arguments with 'comp' and 'rng'")
     workers = check_int("workers", workers, minimum=1, maximum=max(64, os.cpu_count() or 1))
-    n = min(workers, len(jobs))
+    n = min(workers, len(jobs), idle_cores())
     if n == 1 or multiprocessing.current_process().daemon:
         # copies, as the processes get: the generators in ``jobs`` are never advanced
         out = {k: _timed_experiment(copy.deepcopy(kw)) for k, kw in jobs.items()}

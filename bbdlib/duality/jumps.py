@@ -183,7 +183,7 @@ class JumpMap:
         return t
 
     # -- samples ------------------------------------------------------------
-    def sample(self, n: int, *, rng: np.random.Generator | int, x=None) -> JumpSample:
+    def sample(self, n: int, *, rng: np.random.Generator | int, x=None, jacobian: bool = True) -> JumpSample:
         """Draw ``n`` inputs of the class (eqs. (7.2)–(7.3)) and map them to jumps q̇′.
 
         Parameters
@@ -193,12 +193,17 @@ class JumpMap:
         rng : numpy.random.Generator or int
         x : array_like, optional
             Use these inputs instead of drawing them (then ``n`` must equal their number).
+        jacobian : bool
+            Evaluate |dy/dq̇′| at every sample (``JumpSample.jacobian``); False leaves it None
+            (the analysis plan never reads it: it takes the Jacobian from the map).
 
         Returns
         -------
         JumpSample
         """
         n = check_int("n", n, minimum=1)
+        if not isinstance(jacobian, bool):
+            raise TypeError(f"jacobian must be a bool, got {type(jacobian).__name__}")
         rng = check_generator("rng", rng)
         if x is None:
             s = _pushforward_sample(self.qdot, mean=self.data.mean(self.cls),
@@ -211,8 +216,10 @@ class JumpMap:
             q = self.qdot(x)
         y = self.w * x + self.b
         active = self.composition.active(y) & (q != 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            jac = np.where(active, 1.0 / np.abs(self.dqdot_dy(y)), np.nan)
+        jac = None
+        if jacobian:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                jac = np.where(active, 1.0 / np.abs(self.dqdot_dy(y)), np.nan)
         return JumpSample(jump_map=self, x=x, y=y, qdot=q, jacobian=jac, active=active)
 
 
@@ -362,8 +369,9 @@ class JumpSample:
         Inputs x¹ and pre-activations y = w x¹ + b.
     qdot : ndarray
         The signed jumps q̇′.
-    jacobian : ndarray
-        |dy/dq̇′| (NaN where the jump is zero).
+    jacobian : ndarray or None
+        |dy/dq̇′| (NaN where the jump is zero); None if not evaluated
+        (``JumpMap.sample(..., jacobian=False)``).
     active : ndarray of bool
         f′(y) ≠ 0, so that the jump is non-zero.
     """
@@ -372,7 +380,7 @@ class JumpSample:
     x: np.ndarray
     y: np.ndarray
     qdot: np.ndarray
-    jacobian: np.ndarray
+    jacobian: np.ndarray | None
     active: np.ndarray
 
     @property

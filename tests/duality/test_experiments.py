@@ -163,8 +163,10 @@ def test_minimum_extent_not_positive_is_refused(d):
 
 def test_run_experiments_in_two_processes_equals_one_after_another(tmp_path, monkeypatch):
     """Each experiment draws from its own generator: the same bits in 1 or 2 processes."""
+    import bbdlib.duality.experiments as ex
     from bbdlib.duality.experiments import experiment_rng, run_experiments
     monkeypatch.setenv("BBDLIB_CACHE_DIR", "off")
+    monkeypatch.setattr(ex, "idle_cores", lambda: 2)   # two processes even on a busy machine
     jobs = {}
     for fig in (3, 5):
         comp = figure_composition(fig)
@@ -225,3 +227,10 @@ def test_importance_fit_agrees_with_the_streamed_fit():
     assert abs(f.k - r.fit.k) <= 1.5 * math.hypot(f.half_width, r.fit.half_width)
     with pytest.raises(TypeError, match="r"):
         importance_fit("r", 10, rng=0)
+
+
+def test_idle_cores_is_at_least_one_and_at_most_the_cores():
+    import os
+
+    from bbdlib.duality.experiments import idle_cores
+    assert 1 <= idle_cores() <= (os.cpu_count() or 1)

@@ -284,3 +284,14 @@ def test_importance_proposal_bad_input():
         ImportanceProposal(sig, (-1.0, 1.0))        # no finite singular point
     with pytest.raises(ValueError, match="n"):
         ImportanceProposal(jm, (0.9, 1.1)).sample(0, rng=0)
+
+
+def test_sample_without_the_jacobian_draws_the_same_jumps():
+    jm = _stream_map()
+    a = jm.sample(5000, rng=4)
+    b = jm.sample(5000, rng=4, jacobian=False)
+    np.testing.assert_array_equal(a.qdot, b.qdot)
+    np.testing.assert_array_equal(a.active, b.active)
+    assert b.jacobian is None and a.jacobian.shape == (5000,)
+    with pytest.raises(TypeError, match="jacobian"):
+        jm.sample(10, rng=0, jacobian=1)
