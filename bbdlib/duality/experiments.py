@@ -648,10 +648,10 @@ class ExperimentBatch:
 
 
 def idle_cores() -> int:
-    """Cores not busy now: the cores this process may use minus the 1-minute load average
-    (rounded), at least 1.  Extra processes on busy cores only compete (e.g. when a sweep
-    already runs one chapter per core), and each costs its start-up and the transfer of its
-    results.
+    """Cores not busy with other work: the cores this process may use minus the 1-minute load
+    average that is not this process's own (it counts as one), rounded, at least 1.  Extra
+    processes on busy cores only compete (e.g. when a sweep already runs one chapter per core),
+    and each costs its start-up and the transfer of its results.
 
     Returns
     -------
@@ -665,7 +665,7 @@ def idle_cores() -> int:
         load = os.getloadavg()[0]
     except OSError:
         load = 0.0
-    return max(1, int(round(cores - load)))
+    return max(1, min(cores, int(round(cores - max(0.0, load - 1.0)))))
 
 
 def run_experiments(jobs: dict, *, workers: int = 1) -> ExperimentBatch:
