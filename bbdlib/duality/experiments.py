@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -704,9 +705,16 @@ def run_experiments(jobs: dict, *, workers: int = 1) -> ExperimentBatch:
     else:
         # spawn, not fork: a Jupyter kernel has threads, which fork does not copy safely
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
-            futures = {k: pool.submit(_timed_experiment, kw) for k, kw in jobs.items()}
-            out = {k: f.result() for k, f in futures.items()}
+        try:
+            with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
+                futures = {k: pool.submit(_timed_experiment, kw) for k, kw in jobs.items()}
+                out = {k: f.result() for k, f in futures.items()}
+        except BrokenProcessPool:
+            # a worker could not start or died (e.g. a script without the ``if __name__ ==
+            # "__main__"`` guard that spawn needs): the same jobs in this process, where a real
+            # error is raised where it happens
+            out = {k: _timed_experiment(copy.deepcopy(kw)) for k, kw in jobs.items()}
+            n = 1
     return ExperimentBatch(results={k: v[0] for k, v in out.items()}, wall={k: v[1] for k, v in out.items()},
                            cpu={k: v[2] for k, v in out.items()}, workers=n)
 
