@@ -17,6 +17,9 @@ Two ratios, the targets of issue 14:
   seconds (each run's process tree, :func:`bbdlib.book.sweep.execute_point`) over the bare
   runs' — the one of the two that a loaded machine distorts least. The CPU seconds of the
   2-worker sweep's runs are printed too (two runs on two cores slow each other down).
+  A sweep task runs ``bbdlib run`` without the optional ``rfc3987_syntax`` import (see
+  ``bbdlib.book.sweep._RUNNER``), about 2 CPU s less than a bare run: the CPU overhead can be
+  negative.
 
 The load average is printed before and after; wall-time ratios mean something only on an
 otherwise idle machine.
