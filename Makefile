@@ -46,13 +46,15 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
 	touch $(STAMP)
 
-# From scratch: the execution cache, doctrees and ledgers are wiped, so a change in bbdlib
-# is always seen (jupyter-cache keys on cell source only). Chapters run in parallel (one
+# From scratch: the execution cache, doctrees, ledgers, the store shared by chapters II.6-II.8
+# (bbdlib.duality.memo, its own folder per target) and the results of an earlier make robustness
+# are wiped, so a change in bbdlib is always seen (jupyter-cache keys on cell source only). Chapters run in parallel (one
 # process per core) into the cache; jupyter-book then renders them from it.
 ALL_CHAPTERS = $(shell find chapters -name '*.md' -path 'chapters/*/*' | sort)
 book: $(STAMP)
-	rm -rf $(BUILD)/html $(BUILD)/.doctrees $(BUILD)/jupyter_execute $(BUILD)/.jupyter_cache $(BUILD)/claims $(BUILD)/claims.json
-	BBD_CLAIMS_DIR=$(abspath $(BUILD))/claims $(BIN)/python -m bbdlib execute --cache $(BUILD)/.jupyter_cache $(ALL_CHAPTERS)
+	rm -rf $(BUILD)/html $(BUILD)/.doctrees $(BUILD)/jupyter_execute $(BUILD)/.jupyter_cache $(BUILD)/claims $(BUILD)/claims.json \
+	  $(BUILD)/cache/book $(BUILD)/robustness.json $(BUILD)/kn
+	BBDLIB_CACHE_DIR=$(abspath $(BUILD))/cache/book BBD_CLAIMS_DIR=$(abspath $(BUILD))/claims $(BIN)/python -m bbdlib execute --cache $(BUILD)/.jupyter_cache $(ALL_CHAPTERS)
 	$(BIN)/python -m bbdlib.book.notebooks write --cache $(BUILD)/.jupyter_cache $(ALL_CHAPTERS)
 	BBD_CLAIMS_DIR=$(abspath $(BUILD))/claims $(BIN)/jupyter-book build . --path-output . -W -n --keep-going
 	$(BIN)/python -m bbdlib.book.notebooks write --cache $(BUILD)/.jupyter_cache --html $(BUILD)/html $(ALL_CHAPTERS)
@@ -75,7 +77,7 @@ nbtest: $(STAMP)
 	  out=$(BUILD)/nbtest/$$(echo $${f#chapters/} | sed 's|/|__|g; s|\.md$$|.ipynb|'); \
 	  $(BIN)/jupytext --quiet --to ipynb -o "$$out" "$$f"; \
 	done
-	cd $(BUILD)/nbtest && BBD_CLAIMS_DIR=$(abspath $(BUILD))/nbtest/claims \
+	cd $(BUILD)/nbtest && BBD_CLAIMS_DIR=$(abspath $(BUILD))/nbtest/claims BBDLIB_CACHE_DIR=$(abspath $(BUILD))/nbtest/cache \
 	  $(abspath $(BIN))/python -m pytest --nbval-lax --nbval-cell-timeout=900 -p no:cacheprovider -q -o testpaths= --rootdir=. .
 
 # nbval and the book build each execute every chapter; they run side by side on two cores.
@@ -118,8 +120,8 @@ pdf: $(STAMP)
 ROBUSTNESS_SEEDS ?= 0..4
 KN_POWERS ?= 5.0,7.0,9.0,10.0,11.0,12.0
 robustness: $(STAMP)
-	rm -rf $(BUILD)/robustness $(BUILD)/robustness.json $(BUILD)/kn
-	$(BIN)/python -m bbdlib.book.sweep robustness --out $(BUILD)/robustness.json --seeds $(ROBUSTNESS_SEEDS) \
+	rm -rf $(BUILD)/robustness $(BUILD)/robustness.json $(BUILD)/kn $(BUILD)/cache/robustness
+	BBDLIB_CACHE_DIR=$(abspath $(BUILD))/cache/robustness $(BIN)/python -m bbdlib.book.sweep robustness --out $(BUILD)/robustness.json --seeds $(ROBUSTNESS_SEEDS) \
 	  --book $(BUILD) $(if $(KN_POWERS),--sweep chapters/duality/08-power-law-sweep.md n_power $(KN_POWERS) $(BUILD)/kn)
 	@if [ -f $(BUILD)/html/index.html ] && [ -d $(BUILD)/.jupyter_cache ]; then \
 	  BBD_CLAIMS_DIR=$(abspath $(BUILD))/claims $(BIN)/jupyter-book build . --path-output . -W -n --keep-going && \
