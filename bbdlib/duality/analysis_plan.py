@@ -65,11 +65,17 @@ __all__ = ["EPSILON", "MIN_DECADES", "N_BOOT", "LEVEL", "EDGE_COUNT", "N_EDGE_SC
            "check_epsilon", "check_min_decades", "slope_allowance", "PlanWindow", "plan_window",
            "ExponentMeasurement", "measure_exponent"]
 
+#: Accuracy ε of every approximation of Sec. 6 (module docstring: why 10 %).
 EPSILON = 0.1
+#: Fewest decades of |q̇′| that the book calls a power-law range.
 MIN_DECADES = 1.0
+#: Bootstrap resamples of every exponent fit.
 N_BOOT = 200
+#: Level of the bootstrap intervals.
 LEVEL = 0.95
+#: Samples beyond each data edge (they resolve the density there to 1/√100 = ε).
 EDGE_COUNT = 100
+#: Outer edges scanned for the plot of k against the window's outer edge.
 N_EDGE_SCAN = 9
 _N_POINTS = 1500
 
