@@ -63,7 +63,7 @@ from bbdlib.validate import check_array, check_generator, check_int, check_real
 
 __all__ = ["EPSILON", "MIN_DECADES", "N_BOOT", "LEVEL", "EDGE_COUNT", "N_EDGE_SCAN",
            "check_epsilon", "check_min_decades", "slope_allowance", "PlanWindow", "plan_window",
-           "ExponentMeasurement", "measure_exponent"]
+           "ExponentMeasurement", "measure_exponent", "claim_values"]
 
 #: Accuracy ε of every approximation of Sec. 6 (module docstring: why 10 %).
 EPSILON = 0.1
@@ -476,3 +476,82 @@ def measure_exponent(abs_q, window: tuple[float, float], *, rng: np.random.Gener
     return ExponentMeasurement(fit=fit, ks=ks, half_low=halves[0], half_high=halves[1],
                                edge_scan=tuple(scan), scanned_edge=scanned_edge, eps=eps,
                                min_decades=min_decades)
+
+
+def claim_values(k_theory: float, *, measurement: ExponentMeasurement | None = None,
+                 window_decades: float | None = None, min_decades: float = MIN_DECADES,
+                 fit: PowerLawFit | None = None, tolerance: float | None = None,
+                 ci: tuple[float, float] | None = None, measured: float | None = None,
+                 eps: float = EPSILON) -> dict:
+    """``expected``/``measured``/``tolerance`` of an exponent claim under the plan, the one rule
+    of every chapter that records "p ∝ |q̇′|^-k" (Parts II and III).
+
+    Numbers when the plan can compare them: a window of at least ``min_decades`` and, for a
+    :class:`ExponentMeasurement`, half-window fits that agree; then the paper's k, the measured
+    k, the tolerance (slope allowance + half-width of the interval, :attr:`ExponentMeasurement.
+    tolerance`) and the interval.  Otherwise text saying why not ("no window", "no power-law
+    range (… decades)", "halves … differ"), which records the claim as not reproduced.
+
+    Parameters
+    ----------
+    k_theory : float
+        The paper's exponent.
+    measurement : ExponentMeasurement, optional
+        The plan's measurement (:func:`measure_exponent`).  Without one, the claim is
+        compared from ``measured``/``tolerance``/``ci`` (an estimate that is not a single
+        MLE, e.g. over image resamples), or reported as having no range.
+    window_decades : float, optional
+        Extent of the plan window when there is no measurement; ``None`` means no window.
+    min_decades : float
+        The plan's minimum extent.
+    fit : PowerLawFit, optional
+        Without a measurement: an MLE whose exponent and interval are compared
+        (``tolerance`` is then its slope allowance plus half-width unless given).
+    tolerance : float, optional
+        Without a measurement: the tolerance of ``measured`` (> 0).
+    ci : (float, float), optional
+        Without a measurement: the interval of ``measured``.
+    measured : float, optional
+        Without a measurement: the estimate of k.
+    eps : float
+        The plan's ε (for the slope allowance of ``fit``).
+
+    Returns
+    -------
+    dict
+        Keyword arguments for :meth:`bbdlib.book.claims.Ledger.assess`.
+    """
+    k_theory = check_real("k_theory", k_theory)
+    min_decades = check_min_decades(min_decades)
+    need = f"k = {k_theory:.3g} over at least {min_decades:g} decade"
+    if measurement is not None:
+        if not isinstance(measurement, ExponentMeasurement):
+            raise TypeError(f"measurement must be an ExponentMeasurement, got {type(measurement).__name__}")
+        m = measurement
+        if not m.has_range:
+            return dict(expected=need, measured=f"no power-law range ({m.decades:.2f} decades)")
+        if not m.stable:
+            return dict(expected=f"k = {k_theory:.3g}, stable over the window (half-window rule)",
+                        measured=f"halves {m.half_low.k:.3f} and {m.half_high.k:.3f} differ by more than "
+                                 f"{m.half_window_tolerance:.3f}")
+        return dict(expected=k_theory, measured=m.k, tolerance=m.tolerance, ci=[m.fit.ci_low, m.fit.ci_high])
+    if window_decades is None:
+        return dict(expected=need, measured="no window")
+    window_decades = check_real("window_decades", window_decades, low=0.0)
+    if window_decades < min_decades:
+        return dict(expected=need, measured=f"no power-law range ({window_decades:.2f} decades)")
+    if fit is not None:
+        if not isinstance(fit, PowerLawFit):
+            raise TypeError(f"fit must be a PowerLawFit, got {type(fit).__name__}")
+        tol = slope_allowance(window_decades, eps) + fit.half_width if tolerance is None else tolerance
+        return dict(expected=k_theory, measured=fit.k, tolerance=check_real("tolerance", tol, low=0.0),
+                    ci=[fit.ci_low, fit.ci_high])
+    if measured is None:
+        return dict(expected=need, measured="no fit in the window")
+    if tolerance is None:
+        raise ValueError("tolerance must be given with measured")
+    out = dict(expected=k_theory, measured=check_real("measured", measured),
+               tolerance=check_real("tolerance", tolerance, low=0.0, low_inclusive=False))
+    if ci is not None:
+        out["ci"] = [float(ci[0]), float(ci[1])]
+    return out

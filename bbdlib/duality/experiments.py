@@ -537,18 +537,9 @@ def exponent_claim_values(r: ClassResult, k_theory: float) -> dict:
     """
     if not isinstance(r, ClassResult):
         raise TypeError(f"r must be a ClassResult, got {type(r).__name__}")
-    k_theory = check_real("k_theory", k_theory)
-    need = f"k = {k_theory:.3g} over at least {MIN_DECADES:g} decade"
-    m = r.measurement
-    if m is None:
-        return dict(expected=need, measured="no window")
-    if not m.has_range:
-        return dict(expected=need, measured=f"no power-law range ({m.decades:.2f} decades)")
-    if not m.stable:
-        return dict(expected=f"k = {k_theory:.3g}, stable over the window (half-window rule)",
-                    measured=f"halves {m.half_low.k:.3f} and {m.half_high.k:.3f} differ by more than "
-                             f"{m.half_window_tolerance:.3f}")
-    return dict(expected=k_theory, measured=m.k, tolerance=m.tolerance, ci=[m.fit.ci_low, m.fit.ci_high])
+    if r.measurement is None:
+        return plan.claim_values(k_theory)
+    return plan.claim_values(k_theory, measurement=r.measurement)
 
 
 def run_experiment(comp: Composition, *, gamma: float, n_samples: int, steps: int,

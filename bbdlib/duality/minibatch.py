@@ -881,7 +881,7 @@ def minibatch_study(comp: Composition, run: MinibatchJumps, *, gamma: float, k_p
 
 def exponent_claim(r: BatchResult, k_paper: float) -> dict:
     """``expected``/``measured``/``tolerance`` of the claim "p(Δq′) ∝ |Δq′|^-k at batch size M"
-    by the analysis plan (as :func:`bbdlib.duality.experiments.exponent_claim_values`): numbers
+    by the analysis plan (:func:`bbdlib.duality.analysis_plan.claim_values`): numbers
     with a window of at least ``MIN_DECADES`` and stable halves, text otherwise.
 
     Parameters
@@ -896,20 +896,9 @@ def exponent_claim(r: BatchResult, k_paper: float) -> dict:
     """
     if not isinstance(r, BatchResult):
         raise TypeError(f"r must be a BatchResult, got {type(r).__name__}")
-    k_paper = check_real("k_paper", k_paper)
-    need = f"k = {k_paper:.3g} over at least {plan.MIN_DECADES:g} decade"
-    m = r.measurement
-    if m is None:
-        if r.window.x_max > 0:
-            return dict(expected=need, measured=f"no power-law range ({r.window.decades:.2f} decades)")
-        return dict(expected=need, measured="no window")
-    if not m.has_range:
-        return dict(expected=need, measured=f"no power-law range ({m.decades:.2f} decades)")
-    if not m.stable:
-        return dict(expected=f"k = {k_paper:.3g}, stable over the window (half-window rule)",
-                    measured=f"halves {m.half_low.k:.3f} and {m.half_high.k:.3f} differ by more than "
-                             f"{m.half_window_tolerance:.3f}")
-    return dict(expected=k_paper, measured=m.k, tolerance=m.tolerance, ci=[m.fit.ci_low, m.fit.ci_high])
+    if r.measurement is not None:
+        return plan.claim_values(k_paper, measurement=r.measurement)
+    return plan.claim_values(k_paper, window_decades=r.window.decades if r.window.x_max > 0 else None)
 
 
 def plot_exponents_vs_m(studies: dict, k_paper: dict, axes) -> None:

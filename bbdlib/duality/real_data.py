@@ -835,21 +835,17 @@ def digit_claim_values(r: DigitClassResult, k_theory: float, eps: float | None =
 
     if not isinstance(r, DigitClassResult):
         raise TypeError(f"r must be a DigitClassResult, got {type(r).__name__}")
-    k_theory = check_real("k_theory", k_theory)
     eps = plan.EPSILON if eps is None else plan.check_epsilon(eps)
-    need = f"k = {k_theory:.3g} over at least {r.min_decades:g} decade"
-    if r.window is None:
-        return dict(expected=need, measured="no window")
-    if not r.has_range:
-        return dict(expected=need, measured=f"no power-law range ({r.decades:.2f} decades)")
+    decades = None if r.window is None else r.decades
+    if decades is None or not r.has_range:
+        return plan.claim_values(k_theory, window_decades=decades, min_decades=r.min_decades)
     lo, hi = r.k_interval()
-    out = dict(expected=k_theory, measured=r.k_density)
-    if np.isfinite(lo):
-        out["tolerance"] = plan.slope_allowance(r.decades, eps) + 0.5 * (hi - lo)
-        out["ci"] = [lo, hi]
-    else:
-        out["tolerance"] = plan.slope_allowance(r.decades, eps)
-    return out
+    if np.isfinite(lo):   # allowance over the window + half-width over image resamples
+        return plan.claim_values(k_theory, window_decades=decades, min_decades=r.min_decades,
+                                 measured=r.k_density, tolerance=plan.slope_allowance(decades, eps) + 0.5 * (hi - lo),
+                                 ci=(lo, hi))
+    return plan.claim_values(k_theory, window_decades=decades, min_decades=r.min_decades,
+                             measured=r.k_density, tolerance=plan.slope_allowance(decades, eps))
 
 
 def image_fit_claim_values(r: DigitClassResult, k_theory: float, eps: float | None = None) -> dict:
@@ -876,13 +872,9 @@ def image_fit_claim_values(r: DigitClassResult, k_theory: float, eps: float | No
 
     if not isinstance(r, DigitClassResult):
         raise TypeError(f"r must be a DigitClassResult, got {type(r).__name__}")
-    k_theory = check_real("k_theory", k_theory)
     eps = plan.EPSILON if eps is None else plan.check_epsilon(eps)
-    need = f"k = {k_theory:.3g} over at least {r.min_decades:g} decade"
-    if not r.has_range:
-        return dict(expected=need, measured=f"no power-law range ({r.decades:.2f} decades)")
-    if r.fit is None:
-        return dict(expected=need, measured=f"{r.n_in_window} image jumps in the window (fewer than 10)")
-    return dict(expected=k_theory, measured=r.fit.k,
-                tolerance=plan.slope_allowance(r.decades, eps) + r.fit.half_width,
-                ci=[r.fit.ci_low, r.fit.ci_high])
+    if r.has_range and r.fit is None:
+        check_real("k_theory", k_theory)
+        return dict(expected=f"k = {k_theory:.3g} over at least {r.min_decades:g} decade",
+                    measured=f"{r.n_in_window} image jumps in the window (fewer than 10)")
+    return plan.claim_values(k_theory, window_decades=r.decades, min_decades=r.min_decades, fit=r.fit, eps=eps)

@@ -9,6 +9,7 @@ from bbdlib.duality.analysis_plan import (
     MIN_DECADES,
     check_epsilon,
     check_min_decades,
+    claim_values,
     measure_exponent,
     plan_window,
     slope_allowance,
@@ -148,3 +149,46 @@ def test_measure_exponent_equals_fits_on_the_whole_sample():
     assert (m.fit, m.half_low, m.half_high, m.edge_scan) == (fit, h1, h2, scan)
     assert m.ks == pl.ks_distance(x, fit.k, lo, hi)
     assert r1.random() == r2.random()
+
+
+def test_claim_values_from_a_measurement():
+    rng = np.random.default_rng(21)
+    x = sample_truncated_powerlaw(1.0, 1e-3, 1e1, 100_000, rng=rng)
+    m = measure_exponent(x, (1e-3, 1e1), rng=rng, n_boot=50)
+    v = claim_values(1.0, measurement=m)
+    assert v["measured"] == m.k and v["tolerance"] == m.tolerance and v["expected"] == 1.0
+    assert v["ci"] == [m.fit.ci_low, m.fit.ci_high]
+    short = measure_exponent(x, (1.0, 5.0), rng=rng, n_boot=20)
+    assert claim_values(1.0, measurement=short)["measured"].startswith("no power-law range (0.70 decades)")
+    lo = sample_truncated_powerlaw(0.0, 1e-2, 1.0, 100_000, rng=rng)
+    hi = sample_truncated_powerlaw(2.0, 1.0, 1e2, 100_000, rng=rng)
+    broken = measure_exponent(np.concatenate([lo, hi]), (1e-2, 1e2), rng=rng, n_boot=20)
+    assert claim_values(1.0, measurement=broken)["measured"].startswith("halves ")
+
+
+def test_claim_values_without_a_measurement():
+    assert claim_values(2.0) == {"expected": "k = 2 over at least 1 decade", "measured": "no window"}
+    assert claim_values(2.0, window_decades=0.4)["measured"] == "no power-law range (0.40 decades)"
+    assert claim_values(2.0, window_decades=0.4, min_decades=0.3)["measured"] == "no fit in the window"
+    v = claim_values(2.0, window_decades=1.5, measured=1.9, tolerance=0.2, ci=(1.8, 2.0))
+    assert v == {"expected": 2.0, "measured": 1.9, "tolerance": 0.2, "ci": [1.8, 2.0]}
+    rng = np.random.default_rng(2)
+    x = sample_truncated_powerlaw(2.0, 1.0, 100.0, 50_000, rng=rng)
+    from bbdlib.powerlaw import fit_truncated_powerlaw
+    fit = fit_truncated_powerlaw(x, 1.0, 100.0, rng=rng, n_boot=20)
+    v = claim_values(2.0, window_decades=2.0, fit=fit, eps=0.05)
+    assert v["tolerance"] == pytest.approx(slope_allowance(2.0, 0.05) + fit.half_width)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(k_theory="1"), "k_theory"),
+    (dict(k_theory=1.0, min_decades=0.0), "min_decades"),
+    (dict(k_theory=1.0, measurement="m"), "measurement"),
+    (dict(k_theory=1.0, window_decades=-1.0), "window_decades"),
+    (dict(k_theory=1.0, window_decades=2.0, measured=1.0), "tolerance"),
+    (dict(k_theory=1.0, window_decades=2.0, measured=1.0, tolerance=0.0), "tolerance"),
+    (dict(k_theory=1.0, window_decades=2.0, fit="f"), "fit"),
+])
+def test_claim_values_bad_input(kw, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        claim_values(**kw)
