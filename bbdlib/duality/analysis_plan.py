@@ -488,8 +488,8 @@ def claim_values(k_theory: float, *, measurement: ExponentMeasurement | None = N
 
     Numbers when the plan can compare them: a window of at least ``min_decades`` and, for a
     :class:`ExponentMeasurement`, half-window fits that agree; then the paper's k, the measured
-    k, the tolerance (slope allowance + half-width of the interval, :attr:`ExponentMeasurement.
-    tolerance`) and the interval.  Otherwise text saying why not ("no window", "no power-law
+    k, the tolerance (slope allowance + half-width of the interval,
+    :attr:`ExponentMeasurement.tolerance`) and the interval.  Otherwise text saying why not ("no window", "no power-law
     range (… decades)", "halves … differ"), which records the claim as not reproduced.
 
     Parameters
