@@ -12,13 +12,22 @@ constant where the law is claimed.  A window in |q̇′| is therefore admissible
    across the window ((6.1) assumes one branch; a sum (3.13) of branches that each follow
    the law follows it too — the '+' class has one branch on each side of y* = x²);
 2. dH/dy is within a relative ε of the paper's asymptotic form at every point;
-3. p_y and the rotation factor x¹ cos θ + sin θ, evaluated on all these branches, each
+3. p_y and the rotation factor x¹ cos θ + sin θ (for a generic map: the factor its law
+   neglects), evaluated on all these branches, each
    vary by at most a factor (1 + ε)/(1 − ε) across the window (each within ±ε of a common
    middle value);
 4. it lies inside the sampled range: between the ``EDGE_COUNT``-th smallest and largest
    sampled |q̇′| (beyond those the data resolve no density).
 
-The plan window is the admissible window of most decades.  Conditions 2–3 bound every factor
+The plan window is the admissible window of most decades.  The conditions are evaluated on a
+logarithmic |q̇′| grid between the data edges and the window is found by one search
+(both in this module): :func:`plan_window` applies them to a toy-model jump map (the factor
+the law neglects is the rotation factor of condition 3, the asymptotic form that of the
+composition), and :func:`plan_window_of_map` to any map y ↦ q̇′ with monotone branches, given
+its derivative, p_y, the factor its law neglects (it takes the place of the rotation factor
+in condition 3) and, optionally, its deviation from the asymptotic form (condition 2; zero
+when the map is exactly its asymptotic form) — e.g. the boxed compositions of Sec. 6
+(:mod:`bbdlib.duality.boxed_compositions`).  Conditions 2–3 bound every factor
 that the law neglects by 1 ± ε, so they tilt the log-log slope over D decades by at most
 log10((1 + ε)/(1 − ε))/D (:func:`slope_allowance`): that is the systematic part of the
 tolerance, and a window below ``MIN_DECADES`` is "no power-law range at these parameters".
@@ -58,11 +67,13 @@ import numpy as np
 
 from bbdlib.duality.density import exact_density
 from bbdlib.duality.jumps import JumpMap
+from bbdlib.duality.pushforward import branch_density
 from bbdlib.powerlaw import PowerLawFit, _check_weights, fit_truncated_powerlaw, ks_distance
 from bbdlib.validate import check_array, check_generator, check_int, check_real
 
 __all__ = ["EPSILON", "MIN_DECADES", "N_BOOT", "LEVEL", "EDGE_COUNT", "N_EDGE_SCAN",
            "check_epsilon", "check_min_decades", "slope_allowance", "PlanWindow", "plan_window",
+           "plan_window_of_map",
            "ExponentMeasurement", "measure_exponent", "claim_values"]
 
 #: Accuracy ε of every approximation of Sec. 6 (module docstring: why 10 %).
@@ -142,7 +153,8 @@ class PlanWindow:
         Which edge the approximations set (``"low"``, ``"high"``, ``"both"``) or ``"none"``
         when both are data edges.
     py_ratio, factor_ratio : float
-        max/min of p_y and of the rotation factor over the window.
+        max/min of p_y and of the factor the law neglects (the rotation factor for the toy
+        model, :func:`plan_window`) over the window.
     asymptotic_dev : float
         Largest relative deviation of dH/dy from its asymptotic form over the window.
     branch_share : float
@@ -186,10 +198,138 @@ def _data_edges(abs_q: np.ndarray, edge_count: int) -> tuple[float, float]:
     return float(part[edge_count - 1]), float(part[abs_q.size - edge_count])
 
 
+def _check_edges(abs_q, data_edges, edge_count: int) -> tuple[float, float]:
+    """Condition 4: the data edges, from ``abs_q`` or given directly (exactly one of them)."""
+    if (abs_q is None) == (data_edges is None):
+        raise ValueError("give exactly one of abs_q and data_edges")
+    if data_edges is not None:
+        if isinstance(data_edges, (str, bytes)) or not hasattr(data_edges, "__len__") or len(data_edges) != 2:
+            raise TypeError(f"data_edges must be a pair (low, high), got {data_edges!r}")
+        lo_d = check_real("data_edges[0]", data_edges[0], low=0.0, low_inclusive=False)
+        hi_d = check_real("data_edges[1]", data_edges[1], low=0.0, low_inclusive=False)
+    else:
+        abs_q = check_array("abs_q", abs_q, ndim=1)
+        abs_q = abs_q[abs_q > 0]
+        lo_d, hi_d = _data_edges(abs_q, edge_count)
+    if not hi_d > lo_d:
+        raise ValueError("abs_q: the data edges coincide (all jumps equal); no window")
+    return lo_d, hi_d
+
+
+@dataclass(frozen=True)
+class _Conditions:
+    """Conditions 1–3 evaluated at every point of a |q̇′| grid (inner result, no validation)."""
+
+    ok: np.ndarray          # conditions 1–2 and finiteness hold at the point
+    dom: np.ndarray         # a key of the set of significant branches at the point
+    py_hi: np.ndarray       # max / min of log p_y over the significant branches
+    py_lo: np.ndarray
+    r_hi: np.ndarray        # max / min of log |neglected factor| over them
+    r_lo: np.ndarray
+    dev: np.ndarray         # largest deviation from the asymptotic form
+    covered: np.ndarray     # share of the density carried by the significant branches
+    n_sig: np.ndarray       # number of significant branches
+
+
+def _conditions(bd, eps: float, y_fill: float, log_py, log_factor, deviation) -> _Conditions:
+    """Evaluate conditions 1–3 of the plan on the grid ``bd.points`` from the branches of the
+    exact density (6.1) (``bd``, a :class:`bbdlib.duality.pushforward.BranchDensity`).
+
+    ``log_py(y)``, ``log_factor(y)`` (log of the factor the law neglects) and ``deviation(y)``
+    (relative deviation from the asymptotic form, or ``None``) are evaluated at the preimages
+    of the significant branches (``y_fill`` elsewhere; those values are masked).
+    """
+    total = bd.density
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = bd.branch_density / total  # (n_branches, n_points)
+    sig = np.isfinite(bd.preimages) & (share >= eps)  # the branches that matter at each point
+    yv = np.where(sig, bd.preimages, y_fill)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        dev_b = np.zeros_like(yv) if deviation is None else deviation(yv)
+        lpy_b = log_py(yv)
+        lr_b = log_factor(yv)
+    dev = np.where(sig, dev_b, 0.0).max(axis=0)
+    finite = np.all(np.where(sig, np.isfinite(lr_b) & np.isfinite(dev_b), True), axis=0)
+    big = np.inf
+    covered = np.where(sig, share, 0.0).sum(axis=0)
+    ok = (total > 0) & sig.any(axis=0) & finite & (dev <= eps) & (covered >= 1 - eps)
+    # the set of significant branches must not change inside a window
+    dom = np.array([hash(col.tobytes()) for col in sig.T])
+    return _Conditions(ok=ok, dom=dom,
+                       py_hi=np.where(sig, lpy_b, -big).max(axis=0), py_lo=np.where(sig, lpy_b, big).min(axis=0),
+                       r_hi=np.where(sig, lr_b, -big).max(axis=0), r_lo=np.where(sig, lr_b, big).min(axis=0),
+                       dev=dev, covered=covered, n_sig=sig.sum(axis=0))
+
+
+def _widest_window(c: _Conditions, eps: float) -> tuple[int, int] | None:
+    """The one search of the plan: the admissible window (grid indices) of most decades.
+
+    Inside a run of admissible points with one set of significant branches, the longest
+    sub-window on which the spreads of log p_y and of the log factor both stay within
+    log((1 + ε)/(1 − ε)) (condition 3).  ``None`` if no two points qualify.
+    """
+    ok, dom, py_hi, py_lo, r_hi, r_lo = c.ok, c.dom, c.py_hi, c.py_lo, c.r_hi, c.r_lo
+    lim = math.log((1 + eps) / (1 - eps))
+    best = None
+    i = 0
+    n = ok.size
+    while i < n:
+        if not ok[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and ok[j + 1] and dom[j + 1] == dom[i]:
+            j += 1
+        # within the admissible run [i, j] of one branch: longest sub-window with both spreads <= lim
+        m = j + 1 - i
+        for s in range(m):
+            if best is not None and (m - s) <= best[1] - best[0] + 1:
+                break
+            u = slice(i + s, j + 1)
+            spread_a = np.maximum.accumulate(py_hi[u]) - np.minimum.accumulate(py_lo[u])
+            spread_b = np.maximum.accumulate(r_hi[u]) - np.minimum.accumulate(r_lo[u])
+            bad = np.flatnonzero((spread_a > lim) | (spread_b > lim))
+            e = (bad[0] - 1) if bad.size else m - s - 1
+            if e >= 1 and (best is None or e + 1 > best[1] - best[0] + 1):
+                best = (i + s, i + s + e)
+        i = j + 1
+    return best
+
+
+def _plan_window(bd, lo_d: float, hi_d: float, eps: float, what: str, y_fill: float, log_py, log_factor,
+                 deviation) -> PlanWindow:
+    """Conditions 1–3 on the grid of ``bd``, the one search, and the :class:`PlanWindow`."""
+    if bd.branch_density.shape[0] == 0:
+        raise ValueError(f"no window for {what}: no branch")
+    c = _conditions(bd, eps, y_fill, log_py, log_factor, deviation)
+    best = _widest_window(c, eps)
+    if best is None:
+        raise ValueError(f"no window for {what}: the approximations of Sec. 6 "
+                         f"do not hold to ε = {eps:g} anywhere inside the sampled range")
+    grid = bd.points
+    n = grid.size
+    p, q = best
+    at_lo, at_hi = p == 0, q == n - 1
+    rule_edge = {(True, True): "none", (True, False): "high", (False, True): "low"}.get((at_lo, at_hi), "both")
+    sl = slice(p, q + 1)
+    return PlanWindow(
+        x_min=float(grid[p]), x_max=float(grid[q]), data_low=lo_d, data_high=hi_d,
+        rule_edge=rule_edge,
+        py_ratio=float(math.exp(c.py_hi[sl].max() - c.py_lo[sl].min())),
+        factor_ratio=float(math.exp(c.r_hi[sl].max() - c.r_lo[sl].min())),
+        asymptotic_dev=float(c.dev[sl].max()), branch_share=float(c.covered[sl].min()),
+        n_branches=int(c.n_sig[p]), eps=eps)
+
+
 def plan_window(jump_map: JumpMap, abs_q=None, *, eps: float = EPSILON, edge_count: int = EDGE_COUNT,
                 n_points: int = _N_POINTS, data_edges: tuple[float, float] | None = None,
                 y_density=None) -> PlanWindow:
-    """The plan's fitting window: the admissible window of most decades (module docstring).
+    """The plan's fitting window of one class of the toy model: the admissible window of most
+    decades (module docstring), with the factor the law neglects the rotation factor
+    x¹ cos θ + sin θ and the asymptotic form of dH/dy that of the composition.
+
+    The same search as :func:`plan_window_of_map`, with the jump map's own branches
+    (:func:`bbdlib.duality.density.exact_density`).
 
     Parameters
     ----------
@@ -226,84 +366,131 @@ def plan_window(jump_map: JumpMap, abs_q=None, *, eps: float = EPSILON, edge_cou
     eps = check_epsilon(eps)
     edge_count = check_int("edge_count", edge_count, minimum=1)
     n_points = check_int("n_points", n_points, minimum=50)
-    if (abs_q is None) == (data_edges is None):
-        raise ValueError("give exactly one of abs_q and data_edges")
-    if data_edges is not None:
-        lo_d = check_real("data_edges[0]", data_edges[0], low=0.0, low_inclusive=False)
-        hi_d = check_real("data_edges[1]", data_edges[1], low=0.0, low_inclusive=False)
-    else:
-        abs_q = check_array("abs_q", abs_q, ndim=1)
-        abs_q = abs_q[abs_q > 0]
-        lo_d, hi_d = _data_edges(abs_q, edge_count)
-    if not hi_d > lo_d:
-        raise ValueError("abs_q: the data edges coincide (all jumps equal); no window")
+    lo_d, hi_d = _check_edges(abs_q, data_edges, edge_count)
     grid = np.geomspace(lo_d, hi_d, n_points)
     ed = exact_density(jm, grid, y_density=y_density)
-    if ed.branch_density.shape[0] == 0:
-        raise ValueError(f"no window for {jm.composition.label}, class '{jm.cls}': no branch")
-    total = ed.density
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = ed.branch_density / total  # (n_branches, n_points)
-    sig = np.isfinite(ed.preimages) & (share >= eps)  # the branches that matter at each point
     t = jm.target
     comp = jm.composition
-    yv = np.where(sig, ed.preimages, jm.y_mean)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        dev_b = np.abs(comp.dH(yv, t) / comp.dH_asymptotic(yv, t) - 1.0)
-        if y_density is None:
-            lpy_b = -0.5 * ((yv - jm.y_mean) / jm.y_std) ** 2
-        else:
-            lpy_b = np.log(np.asarray(y_density(yv), dtype=float))
-        lr_b = np.log(np.abs(jm.rotation_factor((yv - jm.b) / jm.w)))
-    dev = np.where(sig, dev_b, 0.0).max(axis=0)
-    finite = np.all(np.where(sig, np.isfinite(lr_b) & np.isfinite(dev_b), True), axis=0)
-    big = np.inf
-    py_hi = np.where(sig, lpy_b, -big).max(axis=0)
-    py_lo = np.where(sig, lpy_b, big).min(axis=0)
-    r_hi = np.where(sig, lr_b, -big).max(axis=0)
-    r_lo = np.where(sig, lr_b, big).min(axis=0)
-    covered = np.where(sig, share, 0.0).sum(axis=0)
-    ok = (total > 0) & sig.any(axis=0) & finite & (dev <= eps) & (covered >= 1 - eps)
-    # the set of significant branches must not change inside a window
-    dom = np.array([hash(col.tobytes()) for col in sig.T])
-    lim = math.log((1 + eps) / (1 - eps))
-    best = None
-    i = 0
-    n = grid.size
-    while i < n:
-        if not ok[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < n and ok[j + 1] and dom[j + 1] == dom[i]:
-            j += 1
-        # within the admissible run [i, j] of one branch: longest sub-window with both spreads <= lim
-        m = j + 1 - i
-        for s in range(m):
-            if best is not None and (m - s) <= best[1] - best[0] + 1:
-                break
-            u = slice(i + s, j + 1)
-            spread_a = np.maximum.accumulate(py_hi[u]) - np.minimum.accumulate(py_lo[u])
-            spread_b = np.maximum.accumulate(r_hi[u]) - np.minimum.accumulate(r_lo[u])
-            bad = np.flatnonzero((spread_a > lim) | (spread_b > lim))
-            e = (bad[0] - 1) if bad.size else m - s - 1
-            if e >= 1 and (best is None or e + 1 > best[1] - best[0] + 1):
-                best = (i + s, i + s + e)
-        i = j + 1
-    if best is None:
-        raise ValueError(f"no window for {comp.label}, class '{jm.cls}': the approximations of Sec. 6 "
-                         f"do not hold to ε = {eps:g} anywhere inside the sampled range")
-    p, q = best
-    at_lo, at_hi = p == 0, q == n - 1
-    rule_edge = {(True, True): "none", (True, False): "high", (False, True): "low"}.get((at_lo, at_hi), "both")
-    sl = slice(p, q + 1)
-    return PlanWindow(
-        x_min=float(grid[p]), x_max=float(grid[q]), data_low=lo_d, data_high=hi_d,
-        rule_edge=rule_edge,
-        py_ratio=float(math.exp(py_hi[sl].max() - py_lo[sl].min())),
-        factor_ratio=float(math.exp(r_hi[sl].max() - r_lo[sl].min())),
-        asymptotic_dev=float(dev[sl].max()), branch_share=float(covered[sl].min()),
-        n_branches=int(sig[:, p].sum()), eps=eps)
+
+    def deviation(yv):
+        return np.abs(comp.dH(yv, t) / comp.dH_asymptotic(yv, t) - 1.0)
+
+    if y_density is None:
+        def log_py(yv):
+            return -0.5 * ((yv - jm.y_mean) / jm.y_std) ** 2
+    else:
+        def log_py(yv):
+            return np.log(np.asarray(y_density(yv), dtype=float))
+
+    def log_factor(yv):
+        return np.log(np.abs(jm.rotation_factor((yv - jm.b) / jm.w)))
+
+    return _plan_window(ed, lo_d, hi_d, eps, f"{comp.label}, class '{jm.cls}'", jm.y_mean, log_py,
+                        log_factor, deviation)
+
+
+def _check_callable(name: str, fn):
+    if not callable(fn):
+        raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+    return fn
+
+
+def plan_window_of_map(qdot, dqdot_dy, y_grid, *, factor, y_mean: float | None = None,
+                       y_std: float | None = None, y_density=None, deviation=None, abs_q=None,
+                       data_edges: tuple[float, float] | None = None, eps: float = EPSILON,
+                       edge_count: int = EDGE_COUNT, n_points: int = _N_POINTS,
+                       label: str = "the map") -> PlanWindow:
+    """The plan's fitting window for a generic map y ↦ q̇′ of one variable (module docstring).
+
+    The exact density (6.1) of |q̇′| and its monotone branches come from
+    :func:`bbdlib.duality.pushforward.branch_density` on the caller's ``y_grid``
+    (condition 1); the deviation from the asymptotic form (condition 2), p_y and the factor
+    the law neglects (condition 3) are evaluated on every significant branch; the window
+    lies inside the data edges (condition 4).  The search is the one of :func:`plan_window`.
+
+    Parameters
+    ----------
+    qdot, dqdot_dy : callable
+        The vectorised map y ↦ q̇′ and its derivative dq̇′/dy.
+    y_grid : array_like
+        Increasing y values on which the branches are located (at least 2; refine it near
+        the zeros, poles and turning points of the map).
+    factor : callable
+        The vectorised factor the power law neglects (e.g. the ratio of the rotation
+        factor to its asymptotic form); its modulus must vary by at most (1 + ε)/(1 − ε)
+        across the window, and it must not vanish there.
+    y_mean, y_std : float, optional
+        The Gaussian p_y = N(y_mean, y_std²).  Give both, or ``y_density``.
+    y_density : callable, optional
+        The density p_y(y) instead of a Gaussian (vectorised, > 0 where the data are).
+    deviation : callable, optional
+        The relative deviation of the map from its asymptotic form at y (condition 2);
+        ``None`` when the map is exactly its asymptotic form (deviation zero).
+    abs_q : array_like, optional
+        Sampled |q̇′| (only the data edges are used).  Give either ``abs_q`` or ``data_edges``.
+    data_edges : (float, float), optional
+        The data edges directly.
+    eps : float
+        Accuracy ε of every approximation, in (0, 1).
+    edge_count : int
+        Samples beyond each data edge.
+    n_points : int
+        Points of the logarithmic |q̇′| grid on which the conditions are evaluated (>= 50).
+    label : str
+        The name of the map in error messages.
+
+    Returns
+    -------
+    PlanWindow
+        ``factor_ratio`` is max/min of |``factor``| over the window.
+
+    Raises
+    ------
+    ValueError
+        If no two grid points are admissible (no window at all), or for bad input.
+    TypeError
+        If a callable argument is not callable.
+    """
+    qdot = _check_callable("qdot", qdot)
+    dqdot_dy = _check_callable("dqdot_dy", dqdot_dy)
+    factor = _check_callable("factor", factor)
+    if deviation is not None:
+        deviation = _check_callable("deviation", deviation)
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a string, got {type(label).__name__}")
+    y = check_array("y_grid", y_grid, ndim=1, min_size=2)
+    if np.any(np.diff(y) <= 0):
+        raise ValueError("y_grid must be strictly increasing")
+    if y_density is None:
+        if y_mean is None or y_std is None:
+            raise ValueError("give y_mean and y_std (a Gaussian p_y) or y_density")
+        mean = check_real("y_mean", y_mean)
+        std = check_real("y_std", y_std, low=0.0, low_inclusive=False)
+    else:
+        y_density = _check_callable("y_density", y_density)
+        mean = 0.0 if y_mean is None else check_real("y_mean", y_mean)
+        std = 1.0 if y_std is None else check_real("y_std", y_std, low=0.0, low_inclusive=False)
+    eps = check_epsilon(eps)
+    edge_count = check_int("edge_count", edge_count, minimum=1)
+    n_points = check_int("n_points", n_points, minimum=50)
+    lo_d, hi_d = _check_edges(abs_q, data_edges, edge_count)
+    grid = np.geomspace(lo_d, hi_d, n_points)
+    bd = branch_density(qdot, dqdot_dy, grid, mean=mean, std=std, grid=y, pdf=y_density)
+    y_fill = mean if y_mean is not None else float(y[y.size // 2])
+
+    if y_density is None:
+        def log_py(yv):
+            return -0.5 * ((yv - mean) / std) ** 2
+    else:
+        def log_py(yv):
+            return np.log(np.asarray(y_density(yv), dtype=float))
+
+    def log_factor(yv):
+        return np.log(np.abs(np.asarray(factor(yv), dtype=float) * np.ones_like(yv)))
+
+    dev_fn = None if deviation is None else (
+        lambda yv: np.abs(np.asarray(deviation(yv), dtype=float) * np.ones_like(yv)))
+    return _plan_window(bd, lo_d, hi_d, eps, label, y_fill, log_py, log_factor, dev_fn)
 
 
 @dataclass(frozen=True)
