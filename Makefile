@@ -117,10 +117,14 @@ pdf: $(STAMP)
 # (else it is run); runs start longest first. If a built book is there, it is re-rendered from its
 # execution cache so the scorecard shows every claim's seed hold rate and the Sweeps page the map.
 # KN_POWERS= (empty) leaves the map out (the Sweeps page then says how to produce it).
+# The runs' store of bbdlib.duality.memo starts as a copy of the book build's: a run at the
+# default seed (the k(n) map) reuses the book's steps bit for bit (the store's keys hash the
+# code, the arguments and the generator state, so nothing stale can be reused).
 ROBUSTNESS_SEEDS ?= 0..4
 KN_POWERS ?= 5.0,7.0,9.0,10.0,11.0,12.0
 robustness: $(STAMP)
 	rm -rf $(BUILD)/robustness $(BUILD)/robustness.json $(BUILD)/kn $(BUILD)/cache/robustness
+	if [ -d $(BUILD)/cache/book ]; then mkdir -p $(BUILD)/cache && cp -a $(BUILD)/cache/book $(BUILD)/cache/robustness; fi
 	BBDLIB_CACHE_DIR=$(abspath $(BUILD))/cache/robustness $(BIN)/python -m bbdlib.book.sweep robustness --out $(BUILD)/robustness.json --seeds $(ROBUSTNESS_SEEDS) \
 	  --book $(BUILD) $(if $(KN_POWERS),--sweep chapters/duality/08-power-law-sweep.md n_power $(KN_POWERS) $(BUILD)/kn)
 	@if [ -f $(BUILD)/html/index.html ] && [ -d $(BUILD)/.jupyter_cache ]; then \
