@@ -638,32 +638,11 @@ class ExperimentBatch:
     workers: int
 
 
-def _running_now(samples: int = 10, interval: float = 0.02) -> float | None:
-    """The mean number of runnable tasks on the machine over ``samples`` readings of
-    ``procs_running`` in ``/proc/stat`` ``interval`` seconds apart (this process included), or
-    None where there is no ``/proc/stat``."""
-    counts = []
-    try:
-        for i in range(samples):
-            if i:
-                time.sleep(interval)
-            with open("/proc/stat", encoding="ascii") as fh:
-                counts += [int(line.split()[1]) for line in fh if line.startswith("procs_running ")]
-    except (OSError, ValueError, IndexError):
-        return None
-    return sum(counts) / len(counts) if counts else None
-
-
 def idle_cores() -> int:
-    """Cores not busy with other work: the cores this process may use minus the tasks that
-    are running on the machine besides this one, rounded, at least 1.  Extra processes on busy
-    cores only compete (e.g. when a sweep already runs one chapter per core), and each costs
-    its start-up and the transfer of its results.
-
-    The running tasks are counted now (the mean of ``procs_running`` of ``/proc/stat`` over
-    0.2 s): the 1-minute load average, used where there is no ``/proc/stat``, still counts work
-    that ended up to a minute ago (a build or a test run just before), and on an idle machine
-    it would leave the experiments in one process.
+    """Cores not busy with other work: the cores this process may use minus the 1-minute load
+    average that is not this process's own (it counts as one), rounded, at least 1.  Extra
+    processes on busy cores only compete (e.g. when a sweep already runs one chapter per core),
+    and each costs its start-up and the transfer of its results.
 
     Returns
     -------
@@ -673,13 +652,11 @@ def idle_cores() -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    running = _running_now()
-    if running is None:
-        try:
-            running = os.getloadavg()[0]
-        except OSError:
-            running = 0.0
-    return max(1, min(cores, int(round(cores - max(0.0, running - 1.0)))))
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    return max(1, min(cores, int(round(cores - max(0.0, load - 1.0)))))
 
 
 def run_experiments(jobs: dict, *, workers: int = 1) -> ExperimentBatch:

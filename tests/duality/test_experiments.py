@@ -234,25 +234,3 @@ def test_idle_cores_is_at_least_one_and_at_most_the_cores():
 
     from bbdlib.duality.experiments import idle_cores
     assert 1 <= idle_cores() <= (os.cpu_count() or 1)
-
-
-def test_idle_cores_counts_the_tasks_running_now(monkeypatch):
-    """idle_cores subtracts the tasks running besides this one (procs_running, now), and falls
-    back to the 1-minute load average where /proc/stat cannot be read."""
-    import os
-
-    from bbdlib.duality import experiments as ex
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    monkeypatch.setattr(ex, "_running_now", lambda: 1.0)      # only this process
-    assert ex.idle_cores() == cores
-    monkeypatch.setattr(ex, "_running_now", lambda: 1.0 + cores)
-    assert ex.idle_cores() == 1
-    monkeypatch.setattr(ex, "_running_now", lambda: None)
-    monkeypatch.setattr(ex.os, "getloadavg", lambda: (1.0 + cores, 0.0, 0.0))
-    assert ex.idle_cores() == 1
-    if os.path.exists("/proc/stat"):
-        monkeypatch.undo()
-        assert ex._running_now(samples=2, interval=0.0) >= 1.0   # this process is running
