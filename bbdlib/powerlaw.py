@@ -203,7 +203,8 @@ def fit_truncated_powerlaw(
         wtsum = np.bincount(idx, weights=wv * t, minlength=_N_BINS)
         per_w = np.divide(wsum, counts, out=np.zeros(_N_BINS), where=counts > 0)
         per_wt = np.divide(wtsum, counts, out=np.zeros(_N_BINS), where=counts > 0)
-        draws = rng.multinomial(n, counts / n, size=n_boot)
+        # the counts as floats once (what each integer-by-float product would convert them to)
+        draws = rng.multinomial(n, counts / n, size=n_boot).astype(np.float64)
         den = draws @ per_w
         boot = np.divide(draws @ per_wt, den, out=np.full(n_boot, mean_t), where=den > 0)
     alpha = 1.0 - level
@@ -325,9 +326,14 @@ def ks_distance(x, k: float, x_min: float, x_max: float, *, weights=None) -> flo
     sel = (x >= x_min) & (x <= x_max)
     if sel.sum() < 1:
         raise ValueError(f"x has no samples inside [x_min, x_max] = [{x_min}, {x_max}]")
-    order = np.argsort(x[sel])
-    xs = x[sel][order]
-    wv = np.ones(xs.size) if wts is None else wts[sel][order]
+    inside = x[sel]
+    if wts is None:   # the sorted values alone (the same array as by the sorting permutation)
+        xs = np.sort(inside)
+        wv = np.ones(xs.size)
+    else:
+        order = np.argsort(inside)
+        xs = inside[order]
+        wv = wts[sel][order]
     if not wv.sum() > 0:
         raise ValueError("weights must have a positive sum inside [x_min, x_max]")
     cum = np.cumsum(wv) / wv.sum()

@@ -219,3 +219,54 @@ def test_mle_exponent_is_the_fits_exponent(n):
         mle_exponent(x, 5.0, 2.0)
     with pytest.raises(ValueError, match="weights"):
         mle_exponent(x, 2.0, 5e3, weights=np.ones(3))
+
+
+def _binned_bootstrap_reference(x, x_min, x_max, rng, n_boot, weights=None):
+    """The binned bootstrap means as first written: integer multinomial counts times the
+    per-bin sums (the plain reference of the float-count fast path)."""
+    import bbdlib.powerlaw as pl
+    n, L, t, wv, mean_t = pl._sufficient_statistic(np.asarray(x, float), x_min, x_max, weights)
+    edges = np.linspace(0.0, L, pl._N_BINS + 1)
+    idx = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, pl._N_BINS - 1)
+    counts = np.bincount(idx, minlength=pl._N_BINS)
+    per_w = np.divide(np.bincount(idx, weights=wv, minlength=pl._N_BINS), counts,
+                      out=np.zeros(pl._N_BINS), where=counts > 0)
+    per_wt = np.divide(np.bincount(idx, weights=wv * t, minlength=pl._N_BINS), counts,
+                       out=np.zeros(pl._N_BINS), where=counts > 0)
+    draws = rng.multinomial(n, counts / n, size=n_boot)
+    den = draws @ per_w
+    boot = np.divide(draws @ per_wt, den, out=np.full(n_boot, mean_t), where=den > 0)
+    alpha = 1.0 - 0.95
+    lo_t, hi_t = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+    return pl._k_from_mean_t(float(hi_t), L), pl._k_from_mean_t(float(lo_t), L)
+
+
+@pytest.mark.parametrize("k, n, weighted", [(0.4, 200_000, False), (1.0, 300_000, False), (2.2, 400_000, True)])
+def test_binned_bootstrap_with_float_counts_equals_the_integer_reference(k, n, weighted):
+    """The binned bootstrap converts the multinomial counts to floats once; its interval is
+    the integer reference's, bit for bit, and it draws the same random numbers."""
+    x = sample_truncated_powerlaw(k, 1.0, 1e4, n, rng=11)
+    w = np.random.default_rng(3).uniform(0.2, 2.0, n) if weighted else None
+    r1, r2 = np.random.default_rng(21), np.random.default_rng(21)
+    assert np.sum((x >= 2.0) & (x <= 5e3)) > EXACT_BOOTSTRAP_MAX   # the binned bootstrap
+    f = fit_truncated_powerlaw(x, 2.0, 5e3, rng=r1, n_boot=60, weights=w)
+    assert (f.ci_low, f.ci_high) == _binned_bootstrap_reference(x, 2.0, 5e3, r2, 60, weights=w)
+    assert r1.bit_generator.state == r2.bit_generator.state
+
+
+def test_ks_distance_by_sorted_values_equals_the_permutation_reference():
+    """Unweighted, the KS distance sorts the values instead of applying an argsort permutation:
+    the same float as the plain reference, ties included."""
+    from bbdlib.powerlaw import ks_distance
+    rng = np.random.default_rng(8)
+    x = np.round(sample_truncated_powerlaw(1.4, 1.0, 1e3, 40_000, rng=rng), 2)   # many ties
+    x_min, x_max, k = 1.5, 800.0, 1.37
+    sel = (x >= x_min) & (x <= x_max)
+    xs = x[sel][np.argsort(x[sel])]
+    cum = np.cumsum(np.ones(xs.size)) / xs.size
+    L = math.log(x_max / x_min)
+    model = np.expm1((1 - k) * np.log(xs / x_min)) / math.expm1((1 - k) * L)
+    ref = float(max(np.max(cum - model), np.max(model - np.concatenate([[0.0], cum[:-1]]))))
+    assert ks_distance(x, k, x_min, x_max) == ref
+    # with weights the permutation is still applied to the weights
+    assert ks_distance(x, k, x_min, x_max, weights=np.ones(x.size)) == ref

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from bbdlib.duality.jumps import JumpMap
-from bbdlib.duality.pushforward import BranchDensity, bin_probabilities, branch_density
+from bbdlib.duality.pushforward import (
+    BranchDensity,
+    _branch_density,
+    _branches,
+    _check_gaussian,
+    _check_map,
+    bin_probabilities,
+)
 from bbdlib.validate import check_array, check_int, check_real
 
 __all__ = ["exact_density", "JumpBinProbabilities", "jump_bin_probabilities", "fit_window",
@@ -54,6 +61,30 @@ def _y_grid(jm: JumpMap, n_grid: int, n_sd: float) -> np.ndarray:
     return y[comp.active(y)]
 
 
+#: The branches of the most recent maps (:func:`_map_branches`): a plan window, the Jacobian
+#: exponent, the claims and the figures of one class evaluate the same map on the same y grid
+#: several times; each entry holds a few MB (the grid and its branches)
+_BRANCH_CACHE: dict = {}
+_BRANCH_CACHE_SIZE = 8
+
+
+def _map_branches(jm: JumpMap, n_grid: int, n_sd: float) -> list:
+    """The branches of |q̇′(y)| on the y grid of ``jm`` (``pushforward._branches``), computed once
+    per (map, grid) and reused: the same arrays as computing them again (the map is a frozen
+    value, the grid a function of it)."""
+    try:
+        key = (jm, n_grid, n_sd)
+        hit = _BRANCH_CACHE.get(key)
+    except TypeError:   # an unhashable data set: no reuse
+        return _branches(jm.qdot_of_y, jm.dqdot_dy, _y_grid(jm, n_grid, n_sd))
+    if hit is None:
+        hit = _branches(jm.qdot_of_y, jm.dqdot_dy, _y_grid(jm, n_grid, n_sd))
+        while len(_BRANCH_CACHE) >= _BRANCH_CACHE_SIZE:
+            _BRANCH_CACHE.pop(next(iter(_BRANCH_CACHE)))
+        _BRANCH_CACHE[key] = hit
+    return hit
+
+
 def exact_density(jump_map: JumpMap, q, *, n_grid: int = 100_001, n_sd: float = 12.0,
                   y_density=None) -> BranchDensity:
     """Eq. (6.1): the density of |q̇′| at the points ``q`` (> 0), per input of the class.
@@ -83,9 +114,13 @@ def exact_density(jump_map: JumpMap, q, *, n_grid: int = 100_001, n_sd: float = 
         raise ValueError("q must be positive (|q̇′| values)")
     n_grid = check_int("n_grid", n_grid, minimum=101)
     n_sd = check_real("n_sd", n_sd, low=1.0)
-    y = _y_grid(jm, n_grid, n_sd)
-    return branch_density(jm.qdot_of_y, jm.dqdot_dy, q, mean=jm.y_mean, std=jm.y_std, grid=y,
-                          pdf=y_density)
+    if y_density is not None:
+        y_density = _check_map("y_density", y_density)
+    mean, std = _check_gaussian(jm.y_mean, jm.y_std)
+    # the push-forward of bbdlib.duality.pushforward.branch_density on the grid's branches,
+    # which depend on the map alone and are kept for the next call on the same map
+    return _branch_density(_map_branches(jm, n_grid, n_sd), jm.qdot_of_y, jm.dqdot_dy, q,
+                           mean=mean, std=std, signed=False, n_newton=3, pdf=y_density)
 
 
 @dataclass(frozen=True)

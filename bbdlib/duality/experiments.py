@@ -25,7 +25,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import ks_2samp
 
 from bbdlib.duality import analysis_plan as plan
 from bbdlib.duality.analysis_plan import ExponentMeasurement, PlanWindow, measure_exponent, plan_window
@@ -781,6 +780,9 @@ def compare_actual_and_potential_jumps(comp: Composition, w0: float, b0: float, 
     dict
         ``{'-': JumpComparison, '+': JumpComparison}``.
     """
+    # imported here: scipy.stats takes about a second to import in every worker process
+    from scipy.stats import ks_2samp
+
     run = equilibrium_jumps(comp, w0, b0, gamma=gamma, steps=steps, thetas=thetas,
                             replicas=replicas, burn_in=burn_in, rng=rng)
     out = {}

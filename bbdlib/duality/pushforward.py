@@ -204,46 +204,65 @@ def branch_density(q_of_x: Callable, dq_dx: Callable, points, *, mean: float, st
     n_newton = check_int("n_newton", n_newton, minimum=0)
     if pdf is not None:
         pdf = _check_map("pdf", pdf)
+    return _branch_density(_branches(q_of_x, dq_dx, x), q_of_x, dq_dx, points, mean=mean, std=std,
+                           signed=signed, n_newton=n_newton, pdf=pdf)
+
+
+def _branches(q_of_x: Callable, dq_dx: Callable, x: np.ndarray) -> list:
+    """The monotone branches of q(x) on the grid ``x`` (the part of :func:`branch_density` that
+    depends on the map and the grid alone, not on the points): per branch, log|q| ascending, the
+    x in the same order, and sign q.  A branch is a run of constant (sign q, sign d|q|/dx) with
+    finite log|q|."""
+    out = []
+    if x.size < 2:
+        return out
+    qq = q_of_x(x)
+    dq = dq_dx(x)
+    with np.errstate(divide="ignore"):
+        lq = np.log(np.abs(qq))
+    key = np.sign(qq) * 2 + np.sign(qq * dq)
+    ok = np.isfinite(lq) & (qq != 0) & (dq != 0)
+    brk = np.flatnonzero((np.diff(key) != 0) | ~ok[1:] | ~ok[:-1]) + 1
+    for seg in np.split(np.arange(x.size), brk):
+        seg = seg[ok[seg]]
+        if seg.size < 2:
+            continue
+        L, X = lq[seg], x[seg]
+        order = np.argsort(L)
+        out.append((L[order], X[order], np.sign(qq[seg[0]])))
+    return out
+
+
+def _branch_density(branches: list, q_of_x: Callable, dq_dx: Callable, points: np.ndarray, *,
+                    mean: float, std: float, signed: bool, n_newton: int,
+                    pdf: Callable | None) -> BranchDensity:
+    """:func:`branch_density` from the branches of :func:`_branches` (validated input): each
+    point is inverted on each branch independently of the other points."""
     u = np.log(np.abs(points))
     dens, xs_b, jacs = [], [], []
-    if x.size >= 2:
-        qq = q_of_x(x)
-        dq = dq_dx(x)
+    for L, X, sign_q in branches:
+        inside = (u >= L[0]) & (u <= L[-1])
+        if signed:
+            inside &= np.sign(points) == sign_q
+        if not inside.any():
+            continue
+        xb = np.full(u.shape, np.nan)
+        xi = np.interp(u[inside], L, X)
+        for _ in range(n_newton):  # Newton polish of log|q(x)| = u
+            qv = q_of_x(xi)
+            dv = dq_dx(xi)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                step = (np.log(np.abs(qv)) - u[inside]) * qv / dv
+            step = np.where(np.isfinite(step), step, 0.0)
+            xi = np.clip(xi - step, X.min(), X.max())
+        xb[inside] = xi
+        jac = np.full(u.shape, np.nan)
         with np.errstate(divide="ignore"):
-            lq = np.log(np.abs(qq))
-        # a branch is a run of constant (sign q, sign d|q|/dx) with finite log|q|
-        key = np.sign(qq) * 2 + np.sign(qq * dq)
-        ok = np.isfinite(lq) & (qq != 0) & (dq != 0)
-        brk = np.flatnonzero((np.diff(key) != 0) | ~ok[1:] | ~ok[:-1]) + 1
-        for seg in np.split(np.arange(x.size), brk):
-            seg = seg[ok[seg]]
-            if seg.size < 2:
-                continue
-            L, X = lq[seg], x[seg]
-            order = np.argsort(L)
-            L, X = L[order], X[order]
-            inside = (u >= L[0]) & (u <= L[-1])
-            if signed:
-                inside &= np.sign(points) == np.sign(qq[seg[0]])
-            if not inside.any():
-                continue
-            xb = np.full(u.shape, np.nan)
-            xi = np.interp(u[inside], L, X)
-            for _ in range(n_newton):  # Newton polish of log|q(x)| = u
-                qv = q_of_x(xi)
-                dv = dq_dx(xi)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    step = (np.log(np.abs(qv)) - u[inside]) * qv / dv
-                step = np.where(np.isfinite(step), step, 0.0)
-                xi = np.clip(xi - step, X.min(), X.max())
-            xb[inside] = xi
-            jac = np.full(u.shape, np.nan)
-            with np.errstate(divide="ignore"):
-                jac[inside] = 1.0 / np.abs(dq_dx(xi))
-            px = gaussian_pdf(xb, mean, std) if pdf is None else np.asarray(pdf(xb), dtype=float)
-            dens.append(np.where(inside, px * jac, 0.0))
-            xs_b.append(xb)
-            jacs.append(jac)
+            jac[inside] = 1.0 / np.abs(dq_dx(xi))
+        px = gaussian_pdf(xb, mean, std) if pdf is None else np.asarray(pdf(xb), dtype=float)
+        dens.append(np.where(inside, px * jac, 0.0))
+        xs_b.append(xb)
+        jacs.append(jac)
     if not dens:
         z = np.zeros((0, points.size))
         return BranchDensity(points=points, density=np.zeros(points.size), branch_density=z,

@@ -103,3 +103,30 @@ def test_bad_input():
         fit_window(jm, np.ones(10))
     with pytest.raises(ValueError, match="no finite critical point"):
         critical_window(jm, np.linspace(0.1, 1, 200))
+
+
+def test_exact_density_reuses_the_branches_of_a_map_bit_for_bit():
+    """exact_density keeps the branches of a map's y grid for the next call on the same map:
+    every call, first or repeated, on any points, equals the plain push-forward
+    (pushforward.branch_density on the freshly built grid), bit for bit."""
+    from bbdlib.duality import density as dens
+    from bbdlib.duality.pushforward import branch_density
+    rng = np.random.default_rng(12)
+    comps = [Composition("sigmoid", "mse"), Composition("sigmoid", "cross_entropy"),
+             Composition("relu", "mse"), Composition("relu", "power", 4.0),
+             Composition("piecewise_linear", "cross_entropy")]
+    for comp in comps:
+        for cls in "-+":
+            jm = JumpMap(comp, float(rng.uniform(0.5, 8.0)), float(rng.uniform(-0.5, 0.8)), cls, 0.1,
+                         float(rng.choice([math.pi / 2, rng.uniform(0, 2 * math.pi)])))
+            for _ in range(3):
+                q = np.exp(rng.uniform(-14.0, 6.0, int(rng.integers(3, 200))))
+                ed = exact_density(jm, q)
+                ref = branch_density(jm.qdot_of_y, jm.dqdot_dy, q, mean=jm.y_mean, std=jm.y_std,
+                                     grid=dens._y_grid(jm, 100_001, 12.0))
+                for f in ("density", "branch_density", "preimages", "branch_jacobian"):
+                    a, b = getattr(ed, f), getattr(ref, f)
+                    assert a.shape == b.shape and a.tobytes() == b.tobytes(), (comp, cls, f)
+    assert len(dens._BRANCH_CACHE) <= dens._BRANCH_CACHE_SIZE
+    with pytest.raises(TypeError, match="y_density"):
+        exact_density(jm, [1.0], y_density=3.0)
