@@ -800,6 +800,7 @@ def plot_jump_density(r: DigitClassResult, ax, *, k_theory: float) -> None:
     from bbdlib.book.style import PAPER_COLORS
     from bbdlib.duality import analysis_plan as plan
     from bbdlib.duality.density import exact_density
+    from bbdlib.duality.pushforward import BranchDensity
     from bbdlib.powerlaw import log_binned_density
 
     q = r.abs_q
@@ -815,7 +816,15 @@ def plot_jump_density(r: DigitClassResult, ax, *, k_theory: float) -> None:
         return
     grid = np.geomspace(lo, hi, 300)
     p_y = r.density.y_density(jm.w, jm.b)
-    ed = exact_density(jm, grid, y_density=p_y)
+    # the density at the window's geometric middle (the anchor of the slope line) is evaluated
+    # with the curve, as one more point: every point's value is computed on its own
+    mid = [math.sqrt(r.window.x_min * r.window.x_max)] if r.window is not None else []
+    ed_all = exact_density(jm, np.concatenate([grid, mid]), y_density=p_y)
+    ref = float(ed_all.density[-1]) if mid else float("nan")
+    n = grid.size
+    ed = BranchDensity(points=ed_all.points[:n], density=ed_all.density[:n],
+                       branch_density=ed_all.branch_density[:, :n], preimages=ed_all.preimages[:, :n],
+                       branch_jacobian=ed_all.branch_jacobian[:, :n])
     dens = ed.density
     ok = dens > 1e-8 * dens.max() if dens.max() > 0 else dens > 0  # the kernel's far tails are not data
     ax.loglog(grid[ok], dens[ok], "-", color=PAPER_COLORS["exact"], lw=1.2, label="(6.1), estimated $p_y$")
@@ -828,7 +837,6 @@ def plot_jump_density(r: DigitClassResult, ax, *, k_theory: float) -> None:
         w0, w1 = r.window.x_min, r.window.x_max
         ax.axvspan(w0, w1, color=PAPER_COLORS["fit_range"], alpha=0.5, lw=0)
         g = np.geomspace(w0, w1, 50)
-        ref = exact_density(jm, np.array([math.sqrt(w0 * w1)]), y_density=p_y).density[0]
         if ref > 0:
             ax.loglog(g, 3 * ref * (g / math.sqrt(w0 * w1)) ** (-k_theory), ":", color=PAPER_COLORS["theory"],
                       lw=1.5, label=f"slope −{k_theory:.3g}")
