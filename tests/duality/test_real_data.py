@@ -277,20 +277,6 @@ def test_no_mass_far_from_the_singular_point():
                             theta=math.pi / 2, n_boot=3, rng=2)
 
 
-def test_kde_pdf_is_bitwise_the_plain_sum():
-    """The blocked evaluation of p̂ gives the floats of the plain one-array formula (each row
-    summed alone), NaN included, for inputs smaller and larger than one block."""
-    rng = np.random.default_rng(3)
-    kde = kernel_density(rng.normal(size=300) * 0.2)
-    for shape in ((7,), (1000,), (3, 577)):
-        x = rng.normal(size=shape) * 0.4
-        x.reshape(-1)[::11] = np.nan
-        z = (x.reshape(-1, 1) - kde.points[None, :]) / kde.bandwidth
-        ref = (np.exp(-0.5 * z * z).sum(axis=1) / (kde.n * kde.bandwidth * math.sqrt(2 * math.pi))).reshape(shape)
-        np.testing.assert_array_equal(kde.pdf(x), ref)
-    assert kde.pdf(np.array([])).shape == (0,)
-
-
 def test_empirical_inputs_is_bitwise_the_per_class_pick():
     """inputs picks the rank of Φ(z) in each draw's own class: the same images as computing the
     rank for both classes and choosing by np.where (the reference)."""
