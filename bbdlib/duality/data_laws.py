@@ -189,7 +189,16 @@ class LawTwoClassData(TwoClassData):
     def inputs(self, plus: np.ndarray, z: np.ndarray) -> np.ndarray:
         """x¹ of the classes ``plus`` from standard normal draws ``z`` (quantile transform)."""
         plus = np.asarray(plus, dtype=bool)
-        return np.where(plus, self.law_plus.from_normal(z), self.law_minus.from_normal(z))
+        if self.law_minus.kind == "gaussian" and self.law_plus.kind == "gaussian":
+            return np.where(plus, self.law_plus.from_normal(z), self.law_minus.from_normal(z))
+        # a quantile transform is costly: each law maps only its own draws (from_normal is
+        # element-wise, so the values are those of the np.where over both maps above)
+        z = np.asarray(z, dtype=float)
+        plus, z = np.broadcast_arrays(plus, z)
+        out = np.empty(z.shape)
+        out[plus] = self.law_plus.from_normal(z[plus])
+        out[~plus] = self.law_minus.from_normal(z[~plus])
+        return out
 
     def draw(self, n: int, *, rng: np.random.Generator | int,
              cls: str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -363,7 +372,7 @@ def analyse_law_class(comp, w: float, b: float, cls: str, data: LawTwoClassData,
     theta = rotation_angle("class_mean", cls, w, b, data=data)
     jm = JumpMap(comp, w, b, cls, gamma, theta, data)
     x, _ = data.draw(n_samples, rng=rng, cls=cls)
-    aq = jm.sample(n_samples, rng=rng, x=x).abs_qdot
+    aq = jm.sample(n_samples, rng=rng, x=x, jacobian=False).abs_qdot   # the plan reads no sample Jacobian
     py = data.y_density(cls, w, b)
     try:
         pw = plan.plan_window(jm, aq, y_density=py)

@@ -282,22 +282,27 @@ def atom_law_from_cdf(cdf: Callable, grid) -> AtomLaw:
 
 
 def _deposit(law: AtomLaw, s: np.ndarray, w: np.ndarray) -> AtomLaw:
+    """Cloud-in-cell deposit of the weighted values ``s`` on the atoms of ``law``'s grid.
+
+    The exact zeros go to the zero atom; they stay in the arrays with weight 0 (at the first
+    atom), which adds an exact 0.0 to that atom's sum instead of masking the arrays.  Each atom
+    accumulates its weights in the order of the samples (one bincount for both signs: bins
+    [0, n) for s > 0, [n, 2n) for s < 0), the sums of a bincount per sign of the masked values.
+    """
     g = law.grid
     n = g.size
     zero = s == 0
     p_zero = float(w[zero].sum())
-    s, w = s[~zero], w[~zero]
-    f = (np.log(np.abs(s)) - math.log(g[0])) / law.log_step
+    wz = np.where(zero, 0.0, w)
+    with np.errstate(divide="ignore"):
+        f = (np.log(np.abs(s)) - math.log(g[0])) / law.log_step
     f = np.clip(f, 0.0, n - 1.0)
     lo = np.minimum(np.floor(f).astype(np.intp), n - 2)
     frac = f - lo
-    neg = s < 0
-    out = []
-    for m in (neg, ~neg):
-        idx, fr, ww = lo[m], frac[m], w[m]
-        out.append(np.bincount(idx, weights=ww * (1.0 - fr), minlength=n)
-                   + np.bincount(idx + 1, weights=ww * fr, minlength=n))
-    return AtomLaw(grid=g, p_neg=out[0], p_pos=out[1], p_zero=p_zero)
+    idx = np.where(s < 0, lo + n, lo)
+    out = (np.bincount(idx, weights=wz * (1.0 - frac), minlength=2 * n)
+           + np.bincount(idx + 1, weights=wz * frac, minlength=2 * n))
+    return AtomLaw(grid=g, p_neg=out[n:], p_pos=out[:n], p_zero=p_zero)
 
 
 def _combine(a: AtomLaw, na: int, b: AtomLaw, nb: int) -> AtomLaw:
@@ -315,9 +320,12 @@ def _combine(a: AtomLaw, na: int, b: AtomLaw, nb: int) -> AtomLaw:
     # two atoms of one cell and opposite signs cancel exactly on the grid, while the values they
     # stand for (spread over the cell) do not: such a pair is given the typical magnitude
     # |a| ln r / 3 of the difference of two points of the cell, half of it each sign
-    cancel = np.flatnonzero((s == 0) & (np.repeat(va, vb.size) != 0))
+    cancel = np.flatnonzero(s == 0)
+    va_c = va[cancel // vb.size]                   # the A atom of each pair (row of the outer sum)
+    keep = va_c != 0
+    cancel, va_c = cancel[keep], va_c[keep]
     if cancel.size:
-        mag = np.abs(na * np.repeat(va, vb.size)[cancel]) / (na + nb) * (a.log_step / 3.0)
+        mag = np.abs(na * va_c) / (na + nb) * (a.log_step / 3.0)
         half = 0.5 * w[cancel]
         s = np.concatenate([s, -mag])
         s[cancel] = mag
@@ -511,8 +519,11 @@ def minibatch_sgd_jumps(comp: Composition, w0: float, b0: float, *, gamma: float
     group = np.repeat(np.arange(nM), Ms)            # column -> index of its M
     starts = np.concatenate([[0], np.cumsum(Ms)[:-1]])
     inv_m = 1.0 / np.array(Ms, dtype=float)
-    w = np.full((nM, replicas), check_real("w0", w0))
-    b = np.full((nM, replicas), check_real("b0", b0))
+    # the parameters are held as (replicas, M) so that the gather to the batch columns and
+    # every reduction below runs along contiguous rows; sums over replicas are taken on a
+    # contiguous (M, replicas) copy, exactly as on the (M, replicas) layout
+    w = np.full((replicas, nM), check_real("w0", w0))
+    b = np.full((replicas, nM), check_real("b0", b0))
     cm, sm = math.cos(th["-"]), math.sin(th["-"])
     cp, sp = math.cos(th["+"]), math.sin(th["+"])
     rec = {c: np.empty((nM, steps, replicas)) for c in "-+"}
@@ -520,6 +531,9 @@ def minibatch_sgd_jumps(comp: Composition, w0: float, b0: float, *, gamma: float
     sb = np.zeros(nM)
     total = burn_in + steps
     chunk = max(1, min(64, MAX_WORK * 4 // (replicas * width)))
+    t_minus, t_plus = float(data.target_minus), float(data.target_plus)
+    neg_gamma = -gamma
+    red = np.empty((4, replicas, nM))               # per-M sums of dw, db, Δq′−, Δq′+
     for c0 in range(0, total, chunk):
         m = min(chunk, total - c0)
         tt = rng.random((m, replicas, width)) < data.p_plus
@@ -527,23 +541,28 @@ def minibatch_sgd_jumps(comp: Composition, w0: float, b0: float, *, gamma: float
         for j in range(m):
             i = c0 + j
             x, t = xx[j], tt[j]
-            wc, bc = w[group].T, b[group].T           # (replicas, width)
-            y = wc * x + bc
-            g = np.where(t, comp.dH(y, data.target_plus), comp.dH(y, data.target_minus))
+            y = w[:, group] * x + b[:, group]         # (replicas, width)
+            # bitwise np.where(t, dH(y, t+), dH(y, t−)) in one pass
+            g = comp._dH_classes(y, t, t_minus, t_plus)
             if clip_norm is not None:
                 norm = np.abs(g) * np.sqrt(x * x + 1.0)
                 over = norm > clip_norm
                 g = np.where(over, g * (clip_norm / np.where(over, norm, 1.0)), g)
-            dw_s, db_s = -gamma * g * x, -gamma * g  # per-sample jumps
-            dw = np.add.reduceat(dw_s, starts, axis=1).T * inv_m[:, None]
-            db = np.add.reduceat(db_s, starts, axis=1).T * inv_m[:, None]
+            db_s = neg_gamma * g                      # per-sample jumps: −γ g x = (−γ g) x
+            dw_s = db_s * x
+            np.add.reduceat(dw_s, starts, axis=1, out=red[0])
+            np.add.reduceat(db_s, starts, axis=1, out=red[1])
+            dw = red[0] * inv_m
+            db = red[1] * inv_m
             if i >= burn_in:
                 qm = np.where(t, 0.0, cm * dw_s + sm * db_s)
                 qp = np.where(t, cp * dw_s + sp * db_s, 0.0)
-                rec["-"][:, i - burn_in] = np.add.reduceat(qm, starts, axis=1).T * inv_m[:, None]
-                rec["+"][:, i - burn_in] = np.add.reduceat(qp, starts, axis=1).T * inv_m[:, None]
-                sw += w.sum(axis=1)
-                sb += b.sum(axis=1)
+                np.add.reduceat(qm, starts, axis=1, out=red[2])
+                np.add.reduceat(qp, starts, axis=1, out=red[3])
+                rec["-"][:, i - burn_in] = (red[2] * inv_m).T
+                rec["+"][:, i - burn_in] = (red[3] * inv_m).T
+                sw += np.ascontiguousarray(w.T).sum(axis=1)
+                sb += np.ascontiguousarray(b.T).sum(axis=1)
             w = w + dw
             b = b + db
         if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):

@@ -320,6 +320,8 @@ class EmpiricalTwoClassData(TwoClassData):
         for name in ("x_minus", "x_plus"):
             v = check_array(name, getattr(self, name), ndim=1, min_size=2)
             object.__setattr__(self, name, np.sort(v))
+        # x¹ of the '−' images, then of the '+' images: the one array :meth:`inputs` gathers from
+        object.__setattr__(self, "_both", np.concatenate([self.x_minus, self.x_plus]))
         super().__post_init__()
 
     @classmethod
@@ -352,9 +354,13 @@ class EmpiricalTwoClassData(TwoClassData):
         (Φ(z) is uniform on (0, 1), so every image of the class is equally likely)."""
         u = ndtr(z)
         plus = np.asarray(plus, dtype=bool)
-        im = np.minimum((u * self.x_minus.size).astype(np.intp), self.x_minus.size - 1)
-        ip = np.minimum((u * self.x_plus.size).astype(np.intp), self.x_plus.size - 1)
-        return np.where(plus, self.x_plus[ip], self.x_minus[im])
+        nm, npl = self.x_minus.size, self.x_plus.size
+        # one rank per draw, in its own class (the ranks of a per-class computation for both
+        # classes, picked by np.where: the same floats), then one gather from both classes
+        rank = (u * np.where(plus, float(npl), float(nm))).astype(np.intp)
+        np.minimum(rank, np.where(plus, npl - 1, nm - 1), out=rank)
+        rank += np.where(plus, nm, 0)
+        return self._both[rank]
 
     def draw(self, n: int, *, rng: np.random.Generator | int,
              cls: str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -772,6 +778,7 @@ def plot_jump_density(r: DigitClassResult, ax, *, k_theory: float) -> None:
     from bbdlib.book.style import PAPER_COLORS
     from bbdlib.duality import analysis_plan as plan
     from bbdlib.duality.density import exact_density
+    from bbdlib.duality.pushforward import BranchDensity
     from bbdlib.powerlaw import log_binned_density
 
     q = r.abs_q
@@ -787,7 +794,15 @@ def plot_jump_density(r: DigitClassResult, ax, *, k_theory: float) -> None:
         return
     grid = np.geomspace(lo, hi, 300)
     p_y = r.density.y_density(jm.w, jm.b)
-    ed = exact_density(jm, grid, y_density=p_y)
+    # the density at the window's geometric middle (the anchor of the slope line) is evaluated
+    # with the curve, as one more point: every point's value is computed on its own
+    mid = [math.sqrt(r.window.x_min * r.window.x_max)] if r.window is not None else []
+    ed_all = exact_density(jm, np.concatenate([grid, mid]), y_density=p_y)
+    ref = float(ed_all.density[-1]) if mid else float("nan")
+    n = grid.size
+    ed = BranchDensity(points=ed_all.points[:n], density=ed_all.density[:n],
+                       branch_density=ed_all.branch_density[:, :n], preimages=ed_all.preimages[:, :n],
+                       branch_jacobian=ed_all.branch_jacobian[:, :n])
     dens = ed.density
     ok = dens > 1e-8 * dens.max() if dens.max() > 0 else dens > 0  # the kernel's far tails are not data
     ax.loglog(grid[ok], dens[ok], "-", color=PAPER_COLORS["exact"], lw=1.2, label="(6.1), estimated $p_y$")
@@ -800,7 +815,6 @@ def plot_jump_density(r: DigitClassResult, ax, *, k_theory: float) -> None:
         w0, w1 = r.window.x_min, r.window.x_max
         ax.axvspan(w0, w1, color=PAPER_COLORS["fit_range"], alpha=0.5, lw=0)
         g = np.geomspace(w0, w1, 50)
-        ref = exact_density(jm, np.array([math.sqrt(w0 * w1)]), y_density=p_y).density[0]
         if ref > 0:
             ax.loglog(g, 3 * ref * (g / math.sqrt(w0 * w1)) ** (-k_theory), ":", color=PAPER_COLORS["theory"],
                       lw=1.5, label=f"slope −{k_theory:.3g}")

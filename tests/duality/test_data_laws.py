@@ -131,3 +131,18 @@ def test_bad_shapes():
     with pytest.raises(TypeError, match="data"):
         dl.analyse_law_class(Composition("relu", "mse"), 1.0, 0.0, "-", TWO_CLASSES, gamma=0.1,
                              n_samples=10_000, rng=0)
+
+
+@pytest.mark.parametrize("kind", ["mixture", "student_t", "gaussian"])
+def test_inputs_is_bitwise_the_where_over_both_laws(kind):
+    """inputs maps each class's draws by its own law only; the floats are those of the plain
+    np.where over both quantile transforms (the reference), for any shape."""
+    data = dl.two_class_data(kind, 0.25)
+    rng = np.random.default_rng(5)
+    for shape in ((1000,), (7, 33, 5)):
+        plus = rng.random(shape) < 0.4
+        z = rng.standard_normal(shape) * 3.0
+        ref = np.where(plus, data.law_plus.from_normal(z), data.law_minus.from_normal(z))
+        got = data.inputs(plus, z)
+        assert got.shape == shape
+        np.testing.assert_array_equal(got, ref)

@@ -8,7 +8,7 @@ from scipy import stats
 
 from bbdlib.duality import minibatch as mb
 from bbdlib.duality.jumps import JumpMap
-from bbdlib.duality.toy_model import Composition
+from bbdlib.duality.toy_model import TWO_CLASSES, Composition
 
 GRID = np.geomspace(1e-8, 1e4, 12 * 60 + 1)
 
@@ -172,3 +172,123 @@ def test_bad_grid_and_law():
         mb.mean_law("not a law", 2)
     with pytest.raises(ValueError, match="clip_norm"):
         mb.clipped_qdot(JumpMap(Composition("relu", "mse"), 1.0, 0.0, "-", 0.1, 1.0), 0.0)
+
+
+# -- the fast paths against plain references (the loops as first written) -------------------
+
+def _reference_sgd_jumps(comp, w0, b0, *, gamma, batch_sizes, steps, replicas, burn_in, thetas, rng,
+                         data=TWO_CLASSES, clip_norm=None):
+    """The mini-batch SGD run as first written: (M, replicas) parameters, dH of both classes."""
+    Ms = tuple(batch_sizes)
+    nM, width = len(Ms), sum(Ms)
+    group = np.repeat(np.arange(nM), Ms)
+    starts = np.concatenate([[0], np.cumsum(Ms)[:-1]])
+    inv_m = 1.0 / np.array(Ms, dtype=float)
+    w, b = np.full((nM, replicas), w0), np.full((nM, replicas), b0)
+    cm, sm = math.cos(thetas["-"]), math.sin(thetas["-"])
+    cp, sp = math.cos(thetas["+"]), math.sin(thetas["+"])
+    rec = {c: np.empty((nM, steps, replicas)) for c in "-+"}
+    sw, sb = np.zeros(nM), np.zeros(nM)
+    total = burn_in + steps
+    chunk = max(1, min(64, mb.MAX_WORK * 4 // (replicas * width)))
+    for c0 in range(0, total, chunk):
+        m = min(chunk, total - c0)
+        tt = rng.random((m, replicas, width)) < data.p_plus
+        xx = data.inputs(tt, rng.standard_normal((m, replicas, width)))
+        for j in range(m):
+            i = c0 + j
+            x, t = xx[j], tt[j]
+            y = w[group].T * x + b[group].T
+            g = np.where(t, comp.dH(y, data.target_plus), comp.dH(y, data.target_minus))
+            if clip_norm is not None:
+                norm = np.abs(g) * np.sqrt(x * x + 1.0)
+                over = norm > clip_norm
+                g = np.where(over, g * (clip_norm / np.where(over, norm, 1.0)), g)
+            dw_s, db_s = -gamma * g * x, -gamma * g
+            dw = np.add.reduceat(dw_s, starts, axis=1).T * inv_m[:, None]
+            db = np.add.reduceat(db_s, starts, axis=1).T * inv_m[:, None]
+            if i >= burn_in:
+                qm = np.where(t, 0.0, cm * dw_s + sm * db_s)
+                qp = np.where(t, cp * dw_s + sp * db_s, 0.0)
+                rec["-"][:, i - burn_in] = np.add.reduceat(qm, starts, axis=1).T * inv_m[:, None]
+                rec["+"][:, i - burn_in] = np.add.reduceat(qp, starts, axis=1).T * inv_m[:, None]
+                sw += w.sum(axis=1)
+                sb += b.sum(axis=1)
+            w = w + dw
+            b = b + db
+    n = steps * replicas
+    return ({M: {c: rec[c][k].ravel() for c in "-+"} for k, M in enumerate(Ms)},
+            {M: float(sw[k] / n) for k, M in enumerate(Ms)}, {M: float(sb[k] / n) for k, M in enumerate(Ms)})
+
+
+@pytest.mark.parametrize("comp, w0, b0, gamma, clip", [
+    (Composition("sigmoid", "mse"), 16.0, -8.0, 4.0, None),
+    (Composition("relu", "power", 4.0), 0.82, 0.08, 0.1, None),
+    (Composition("piecewise_linear", "cross_entropy"), 3.5, -1.3, 0.1, 10.0),
+])
+def test_minibatch_sgd_jumps_is_bitwise_the_reference(comp, w0, b0, gamma, clip):
+    """The (replicas, M) layout, the one-pass dH_classes and the reduceat into one buffer give
+    the same floats as the loop as first written (same draws, same sums)."""
+    th = {"-": math.pi / 2, "+": math.pi / 4}
+    Ms = (1, 2, 4, 16, 64)
+    kw = dict(gamma=gamma, batch_sizes=Ms, steps=30, replicas=37, burn_in=70, thetas=th, clip_norm=clip)
+    run = mb.minibatch_sgd_jumps(comp, w0, b0, rng=np.random.default_rng(11), **kw)
+    changes, w_avg, b_avg = _reference_sgd_jumps(comp, w0, b0, rng=np.random.default_rng(11), **kw)
+    for M in Ms:
+        for c in "-+":
+            np.testing.assert_array_equal(run.changes[M][c], changes[M][c])
+    assert run.w_avg == w_avg and run.b_avg == b_avg
+
+
+def _reference_combine(a, na, b, nb):
+    """:func:`mb._combine` and :func:`mb._deposit` as first written (masked arrays, a bincount
+    per sign)."""
+    def atoms(law):
+        v = np.concatenate([-law.grid[::-1], [0.0], law.grid])
+        p = np.concatenate([law.p_neg[::-1], [law.p_zero], law.p_pos])
+        keep = p > mb._P_FLOOR
+        return v[keep], p[keep]
+
+    va, pa = atoms(a)
+    vb, pb = atoms(b)
+    s = ((na * va[:, None] + nb * vb[None, :]) / (na + nb)).ravel()
+    w = (pa[:, None] * pb[None, :]).ravel()
+    cancel = np.flatnonzero((s == 0) & (np.repeat(va, vb.size) != 0))
+    if cancel.size:
+        mag = np.abs(na * np.repeat(va, vb.size)[cancel]) / (na + nb) * (a.log_step / 3.0)
+        half = 0.5 * w[cancel]
+        s = np.concatenate([s, -mag])
+        s[cancel] = mag
+        w = np.concatenate([w, half])
+        w[cancel] = half
+    g, n = a.grid, a.grid.size
+    zero = s == 0
+    p_zero = float(w[zero].sum())
+    s, w = s[~zero], w[~zero]
+    f = np.clip((np.log(np.abs(s)) - math.log(g[0])) / a.log_step, 0.0, n - 1.0)
+    lo = np.minimum(np.floor(f).astype(np.intp), n - 2)
+    frac = f - lo
+    neg = s < 0
+    out = [np.bincount(lo[m], weights=w[m] * (1.0 - frac[m]), minlength=n)
+           + np.bincount(lo[m] + 1, weights=w[m] * frac[m], minlength=n) for m in (neg, ~neg)]
+    return mb.AtomLaw(grid=g, p_neg=out[0], p_pos=out[1], p_zero=p_zero)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_combine_is_bitwise_the_reference(seed):
+    """The convolution step (zeros kept at weight 0, one bincount for both signs) equals the
+    masked version on random laws, cancelling pairs and dropped atoms included."""
+    rng = np.random.default_rng(seed)
+    g = np.geomspace(1e-6, 1e3, 181)
+    def law():
+        p = rng.random((2, g.size)) * (rng.random((2, g.size)) < 0.7)
+        p[:, rng.integers(0, g.size, 20)] = 1e-16      # atoms below the floor
+        tot = p.sum() + 0.3
+        return mb.AtomLaw(grid=g, p_neg=p[0] / tot, p_pos=p[1] / tot, p_zero=0.3 / tot)
+    a, b = law(), law()
+    for na, nb in ((1, 1), (2, 2), (4, 1), (3, 5)):
+        for x, y in ((a, a), (a, b)):
+            got, ref = mb._combine(x, na, y, nb), _reference_combine(x, na, y, nb)
+            np.testing.assert_array_equal(got.p_neg, ref.p_neg)
+            np.testing.assert_array_equal(got.p_pos, ref.p_pos)
+            assert got.p_zero == ref.p_zero

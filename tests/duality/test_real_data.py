@@ -275,3 +275,40 @@ def test_no_mass_far_from_the_singular_point():
     with pytest.raises(ValueError, match="n_boot"):
         analyse_digit_class(X, p, "-", composition=figure_composition(5), w=4.0, b=-1.5, gamma=0.1,
                             theta=math.pi / 2, n_boot=3, rng=2)
+
+
+def test_empirical_inputs_is_bitwise_the_per_class_pick():
+    """inputs picks the rank of Φ(z) in each draw's own class: the same images as computing the
+    rank for both classes and choosing by np.where (the reference)."""
+    from scipy.special import ndtr
+
+    rng = np.random.default_rng(4)
+    data = EmpiricalTwoClassData.from_values(rng.normal(size=37), 1.0 + rng.normal(size=51))
+    plus = rng.random((9, 40, 3)) < data.p_plus
+    z = rng.standard_normal(plus.shape) * 2.0
+    z[0, 0, 0], z[0, 0, 1] = 40.0, -40.0          # Φ(z) = 1 and 0: the top and bottom ranks
+    u = ndtr(z)
+    im = np.minimum((u * data.x_minus.size).astype(np.intp), data.x_minus.size - 1)
+    ip = np.minimum((u * data.x_plus.size).astype(np.intp), data.x_plus.size - 1)
+    np.testing.assert_array_equal(data.inputs(plus, z), np.where(plus, data.x_plus[ip], data.x_minus[im]))
+
+
+@pytest.mark.parametrize("fig, w, b", [(1, 14.0, -7.0), (4, 0.8, 0.1), (5, 1.2, 0.3)])
+def test_density_at_one_more_point_is_the_separate_evaluation(digits01, fig, w, b):
+    """plot_jump_density evaluates the slope line's anchor as one more point of the curve's call
+    of (6.1): the curve's values are bitwise those of the call without it, and the anchor is the
+    value of a call of its own (to the order of summing the branches)."""
+    images, plus = digits01
+    pd = projected_digits(images, plus)
+    jm = JumpMap(figure_composition(fig), w, b, "-", 4.0 if fig < 3 else 0.1, math.pi / 2, data=pd.data)
+    q = np.abs(jm.qdot(pd.data.values("-")))
+    q = q[q > 0]
+    grid = np.geomspace(q.min() / 3, q.max() * 3, 300)
+    mid = math.sqrt(q.min() * q.max())
+    p_y = pd.densities["-"].y_density(w, b)
+    both = exact_density(jm, np.r_[grid, mid], y_density=p_y)
+    alone = exact_density(jm, grid, y_density=p_y)
+    np.testing.assert_array_equal(both.density[:300], alone.density)
+    np.testing.assert_array_equal(both.branch_jacobian[:, :300], alone.branch_jacobian)
+    one = exact_density(jm, np.array([mid]), y_density=p_y).density[0]
+    assert both.density[-1] == pytest.approx(one, rel=1e-14, abs=0.0)
