@@ -189,7 +189,15 @@ def fit_truncated_powerlaw(
     level = check_real("level", level, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     n, L, t, wv, mean_t = _sufficient_statistic(x, x_min, x_max, weights)
     k = _k_from_mean_t(mean_t, L)
-    if n <= EXACT_BOOTSTRAP_MAX:
+    if n <= EXACT_BOOTSTRAP_MAX and weights is None:
+        # unit weights: wv[j] is wv itself and its sum is n exactly, so each resample needs only
+        # the gather of t (the same dot product, the same floats as the weighted loop below)
+        boot = np.empty(n_boot)
+        fn = float(n)
+        for i in range(n_boot):
+            j = rng.integers(0, n, n)
+            boot[i] = np.dot(wv, t[j]) / fn
+    elif n <= EXACT_BOOTSTRAP_MAX:
         boot = np.empty(n_boot)
         for i in range(n_boot):  # n_boot resamples of <= 5e4 indices each
             j = rng.integers(0, n, n)

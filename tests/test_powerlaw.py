@@ -270,3 +270,15 @@ def test_ks_distance_by_sorted_values_equals_the_permutation_reference():
     assert ks_distance(x, k, x_min, x_max) == ref
     # with weights the permutation is still applied to the weights
     assert ks_distance(x, k, x_min, x_max, weights=np.ones(x.size)) == ref
+
+
+def test_unweighted_exact_bootstrap_is_bitwise_the_weighted_loop():
+    """Unit weights take the gather-free bootstrap; its interval is the one of the same fit with
+    explicit weights of one (the loop as first written: wv[j] gathered, summed)."""
+    rng = np.random.default_rng(0)
+    for n in (15, 300, 23_000, 50_000):
+        x = np.exp(rng.random(n) * 5)
+        for nb in (20, 200):
+            a = fit_truncated_powerlaw(x, 1.5, 100.0, rng=np.random.default_rng(n), n_boot=nb)
+            b = fit_truncated_powerlaw(x, 1.5, 100.0, rng=np.random.default_rng(n), n_boot=nb, weights=np.ones(n))
+            assert (a.k, a.ci_low, a.ci_high) == (b.k, b.ci_low, b.ci_high)
