@@ -2,7 +2,8 @@
 #   make book   - set up .venv from the pins, execute every chapter from scratch, build _build/html
 #   make test   - set up .venv, ruff, bbdlib's unit tests, every chapter through nbval, the book
 #                 build, and the browser test of the built book
-# Both are idempotent: the venv is rebuilt only when requirements.txt or pyproject.toml change.
+# Both are idempotent: the venv is rebuilt only when requirements.txt, pyproject.toml or the
+# kernel launcher (bbdlib/book/kernel.py) change.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3.11
@@ -38,12 +39,12 @@ help:
 	@echo "make sync     sync chapters/*/*.md with notebooks/*/*.ipynb; reports conflicts, overwrites none"
 
 venv: $(STAMP)
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml bbdlib/book/kernel.py
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required; set PYTHON=...)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
+	$(BIN)/python -m bbdlib.book.kernel install >/dev/null
 	touch $(STAMP)
 
 # From scratch: the execution cache, doctrees, ledgers, the store shared by chapters II.6-II.8
