@@ -8,7 +8,7 @@ a chapter validates such strings (nbformat's schemas use no string formats), so 
 marks that module as absent before IPython starts: jsonschema then omits those two format
 checks, and every chapter run — in ``make book``, ``make nbtest``, ``bbdlib run`` and every
 run of ``make robustness`` — is about 1.8 CPU seconds cheaper.  The parent process of a sweep
-run does the same (:data:`bbdlib.book.sweep._RUNNER`).  Nothing else differs from ipykernel's
+run does the same (``_RUNNER`` in :mod:`bbdlib.book.sweep`).  Nothing else differs from ipykernel's
 own launcher.
 
 ``python -m bbdlib.book.kernel install`` installs the kernel as ``python3`` into the
