@@ -854,12 +854,10 @@ def digit_claim_values(r: DigitClassResult, k_theory: float, eps: float | None =
     if decades is None or not r.has_range:
         return plan.claim_values(k_theory, window_decades=decades, min_decades=r.min_decades)
     lo, hi = r.k_interval()
-    if np.isfinite(lo):   # allowance over the window + half-width over image resamples
-        return plan.claim_values(k_theory, window_decades=decades, min_decades=r.min_decades,
-                                 measured=r.k_density, tolerance=plan.slope_allowance(decades, eps) + 0.5 * (hi - lo),
-                                 ci=(lo, hi))
-    return plan.claim_values(k_theory, window_decades=decades, min_decades=r.min_decades,
-                             measured=r.k_density, tolerance=plan.slope_allowance(decades, eps))
+    has_ci = bool(np.isfinite(lo))   # the allowance over the window + the half-width over image resamples
+    return plan.claim_values(k_theory, window_decades=decades, min_decades=r.min_decades, measured=r.k_density,
+                             tolerance=plan.slope_allowance(decades, eps) + (0.5 * (hi - lo) if has_ci else 0.0),
+                             ci=(lo, hi) if has_ci else None)
 
 
 def image_fit_claim_values(r: DigitClassResult, k_theory: float, eps: float | None = None) -> dict:
